@@ -1,0 +1,156 @@
+"""Human tasks: kept in their own table, synced from the workflow after each step, queried by inboxes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session, joinedload
+
+from engine import clock
+from engine.accounts import role_pairs, user_by_username
+from engine.durations import add_working_days, parse_working_days
+from engine.forms import FORM_PROPERTY
+from engine.models import HumanTask, OrgUnit, ProcessInstance, User
+from engine.orgtree import resolve_role_unit
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def _properties(task: Any) -> dict[str, str]:
+    return getattr(task.task_spec, "extensions", {}).get("properties", {}) or {}
+
+
+def _due(workflow: BpmnWorkflow, task: Any, expression: str | None) -> datetime | None:
+    if not expression:
+        return None
+    value = workflow.script_engine.evaluate(task, expression)
+    if isinstance(value, str):
+        days = parse_working_days(value)
+        if days is not None:
+            return add_working_days(clock.now(), days)
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=clock.VN_TZ)
+    return None
+
+
+def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> list[HumanTask]:
+    """Close rows whose task is gone (e.g. interrupted by a boundary event) and add rows for new ones."""
+    now = clock.now()
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    open_rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                        HumanTask.status == "open")).all()
+    for row in open_rows:
+        if row.task_uuid not in ready:
+            row.status = "cancelled"
+            row.completed_at = now
+    known = {row.task_uuid for row in open_rows}
+    created = []
+    for uuid, task in ready.items():
+        if uuid in known:
+            continue
+        props = _properties(task)
+        role = task.task_spec.lane
+        unit = resolve_role_unit(session, role, instance.subject_unit) if role else instance.subject_unit
+        candidate = None
+        if props.get("assignee"):
+            username = workflow.script_engine.evaluate(task, props["assignee"])
+            candidate = user_by_username(session, str(username)) if username else None
+        row = HumanTask(instance_id=instance.id, task_uuid=uuid, element_id=task.task_spec.bpmn_id,
+                        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, form=props.get(FORM_PROPERTY),
+                        role=role, unit_id=unit.id if unit else None,
+                        candidate_id=candidate.id if candidate else None,
+                        due_at=_due(workflow, task, props.get("dueDate")), status="open", created_at=now)
+        session.add(row)
+        created.append(row)
+    session.flush()
+    return created
+
+
+def eligible(session: Session, user: User, task: HumanTask) -> bool:
+    """May this user work on the task (claim or complete it)?"""
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    if task.candidate_id is not None:
+        return task.candidate_id == user.id
+    return any(r == task.role and u == task.unit_id for r, u in role_pairs(session, user)) or (
+        task.role is None and any(u == task.unit_id for _, u in role_pairs(session, user)))
+
+
+@dataclass
+class InboxFilter:
+    mine_only: bool = False
+    overdue_only: bool = False
+    process_id: str | None = None
+    text: str | None = None
+    status: str = "open"
+    page: int = 1
+    per_page: int = 25
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "InboxFilter":
+        def flag(name: str) -> bool:
+            return str(params.get(name, "")).lower() in ("1", "true", "on", "yes")
+        try:
+            page = max(1, int(params.get("page", 1)))
+        except (TypeError, ValueError):
+            page = 1
+        status = params.get("status") if params.get("status") in ("open", "completed") else "open"
+        return cls(mine_only=flag("mine"), overdue_only=flag("overdue"), process_id=params.get("process") or None,
+                   text=(params.get("q") or "").strip() or None, status=status, page=page)
+
+    def to_params(self) -> dict[str, Any]:
+        return {"mine": int(self.mine_only), "overdue": int(self.overdue_only), "process": self.process_id or "",
+                "q": self.text or "", "status": self.status}
+
+
+@dataclass
+class Page:
+    items: list[HumanTask]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, (self.total + self.per_page - 1) // self.per_page)
+
+
+def inbox(session: Session, user: User, flt: InboxFilter) -> Page:
+    """Tasks for the user: assigned to them, offered to them, or open to a role they hold at a unit."""
+    pairs = role_pairs(session, user)
+    units = {u for _, u in pairs}
+    if flt.status == "completed":
+        who = HumanTask.completed_by_id == user.id
+    else:
+        mine = or_(HumanTask.assignee_id == user.id,
+                   and_(HumanTask.assignee_id.is_(None), HumanTask.candidate_id == user.id))
+        offered = and_(HumanTask.assignee_id.is_(None), HumanTask.candidate_id.is_(None),
+                       or_(tuple_(HumanTask.role, HumanTask.unit_id).in_(pairs) if pairs else False,
+                           and_(HumanTask.role.is_(None), HumanTask.unit_id.in_(units))))
+        who = HumanTask.assignee_id == user.id if flt.mine_only else or_(mine, offered)
+    query = select(HumanTask).where(HumanTask.status == flt.status, who)
+    if flt.overdue_only:
+        query = query.where(HumanTask.due_at < clock.now())
+    if flt.process_id:
+        query = query.join(ProcessInstance).where(ProcessInstance.process_id == flt.process_id)
+    if flt.text:
+        query = query.where(HumanTask.name.ilike(f"%{flt.text}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id) if flt.status == "open" else (
+        HumanTask.completed_at.desc(),)
+    items = session.scalars(query.options(joinedload(HumanTask.instance), joinedload(HumanTask.unit),
+                                          joinedload(HumanTask.assignee))
+                            .order_by(*order).limit(flt.per_page).offset((flt.page - 1) * flt.per_page)).all()
+    return Page(list(items), total, flt.page, flt.per_page)
+
+
+def unit_name(session: Session, unit_id: int | None) -> str:
+    unit = session.get(OrgUnit, unit_id) if unit_id else None
+    return unit.name if unit else ""
