@@ -16,6 +16,10 @@ WANTED=(postgresql chromium fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 lib
 if ! command -v npm >/dev/null 2>&1; then
     WANTED+=(nodejs npm)
 fi
+# Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv/python.org build has ensurepip).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    WANTED+=(python3-venv)
+fi
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
