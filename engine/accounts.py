@@ -82,6 +82,7 @@ def grant_role(session: Session, user: User, unit: OrgUnit, role: str) -> RoleAs
     assignment = RoleAssignment(user_id=user.id, unit_id=unit.id, role=role)
     session.add(assignment)
     session.flush()
+    forget_cached_roles(session)
     return assignment
 
 
@@ -90,14 +91,28 @@ def revoke_role(session: Session, assignment_id: int) -> RoleAssignment:
     if assignment is None:
         raise NotFound("Không tìm thấy phân quyền")
     session.delete(assignment)
+    forget_cached_roles(session)
     return assignment
 
 
+def _cache(session: Session) -> dict:
+    return session.info.setdefault("accounts_cache", {})
+
+
+def forget_cached_roles(session: Session) -> None:
+    """Drop the per-session cache of roles and scopes (after grants, revokes or tree changes)."""
+    session.info.pop("accounts_cache", None)
+
+
 def role_pairs(session: Session, user: User) -> list[tuple[str, int]]:
-    """(role, unit_id) pairs the user holds."""
-    rows = session.execute(select(RoleAssignment.role, RoleAssignment.unit_id)
-                           .where(RoleAssignment.user_id == user.id)).all()
-    return [(r, u) for r, u in rows]
+    """(role, unit_id) pairs the user holds (cached for the session: one request or one job)."""
+    key = ("pairs", user.id)
+    cache = _cache(session)
+    if key not in cache:
+        rows = session.execute(select(RoleAssignment.role, RoleAssignment.unit_id)
+                               .where(RoleAssignment.user_id == user.id)).all()
+        cache[key] = [(r, u) for r, u in rows]
+    return cache[key]
 
 
 def scope_unit_ids(session: Session, user: User) -> set[int] | None:
@@ -105,7 +120,11 @@ def scope_unit_ids(session: Session, user: User) -> set[int] | None:
     ``None`` means no limit (administrators)."""
     if user.is_admin:
         return None
-    return descendant_ids(session, {u for _, u in role_pairs(session, user)})
+    key = ("scope", user.id)
+    cache = _cache(session)
+    if key not in cache:
+        cache[key] = descendant_ids(session, {u for _, u in role_pairs(session, user)})
+    return cache[key]
 
 
 def in_scope(session: Session, user: User, unit_id: int | None) -> bool:

@@ -130,6 +130,7 @@ def merge_units(session: Session, source: OrgUnit, target: OrgUnit, effective: d
 
 def _record(session: Session, unit: OrgUnit, change: str, old: str | None, new: str | None,
             effective: date | None, actor_id: int | None) -> None:
+    session.info.pop("accounts_cache", None)  # scopes derived from the tree are stale now
     session.add(OrgUnitEvent(unit_id=unit.id, change=change, old_value=old, new_value=new,
                              effective=effective or date.today(), actor_id=actor_id))
 
