@@ -1,0 +1,71 @@
+"""Shared web fixtures: an app over a temp SQLite file DB with the demo data, a client, a CLI runner, login."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from engine import demo
+
+DEMO_PASSWORD = demo.DEMO_PASSWORD
+
+
+def build_app(tmp: Path, **overrides: object) -> Flask:
+    """create_app over a fresh SQLite file, schema by migrations, demo data seeded and processes deployed."""
+    from flask_migrate import upgrade
+
+    from web import create_app
+    from web.context import runtime
+    from web.extensions import db
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_DIR": str(tmp / "uploads"),
+        "DEPLOY_ON_START": False,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        demo.seed(db.session)
+        runtime().deploy(db.session)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    app = build_app(tmp_path)
+    yield app
+    from web.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login() -> Callable[..., object]:
+    """login(client, username, password=demo1234) → the response of POST /login (not followed)."""
+
+    def do_login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD):
+        client.post("/logout")
+        return client.post("/login", data={"username": username, "password": password})
+
+    return do_login
