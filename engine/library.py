@@ -119,7 +119,8 @@ class ProcessLibrary:
         try:
             VALIDATOR.validate(root, rel)
         except ValidationException as exc:
-            return [Problem(rel, _int(exc.line_number), exc.id or None, f"BPMN schema: {exc}")], root
+            line = _int(exc.line_number)
+            return [Problem(rel, line, exc.id or _id_at_line(root, line), f"BPMN schema: {exc}")], root
         problems = self._check_parse(rel, root)
         problems += self._check_expressions(rel, root)
         problems += self._check_forms_and_lanes(rel, root)
@@ -241,6 +242,16 @@ def _syntax_message(exc: SyntaxError) -> str:
     if exc.args and isinstance(exc.args[0], tuple):
         return "; ".join(exc.args[0])
     return str(exc.msg if hasattr(exc, "msg") and exc.msg else exc)
+
+
+def _id_at_line(root: etree._Element, line: int | None) -> str | None:
+    """The id of the (innermost BPMN owner of the) first element starting on ``line``."""
+    if line is None:
+        return None
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.sourceline == line:
+            return _owner_id(node)
+    return None
 
 
 def _owner_id(node: etree._Element) -> str | None:
