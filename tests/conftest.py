@@ -145,13 +145,15 @@ def ready_names(workflow) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------- org tree
-_CHEAP_HASH: list[str] = []
+_REAL_HASH = accounts.hash_password
+_CHEAP_HASH: dict[str, str] = {}
 
 
-def _cheap_hash(_password: str) -> str:
-    if not _CHEAP_HASH:
-        _CHEAP_HASH.append(accounts.hash_password(PASSWORD))
-    return _CHEAP_HASH[0]
+def _cheap_hash(password: str) -> str:
+    """scrypt is deliberately slow; hash each test password once per run."""
+    if password not in _CHEAP_HASH:
+        _CHEAP_HASH[password] = _REAL_HASH(password)
+    return _CHEAP_HASH[password]
 
 
 @dataclass
