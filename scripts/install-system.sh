@@ -4,8 +4,7 @@
 # Output goes to a log file; one line is printed per step.
 set -euo pipefail
 
-LOG="${INSTALL_LOG:-${TMPDIR:-/tmp}/congdoan-install-system.log}"
-: >"$LOG"
+LOG="${INSTALL_LOG:-${TMPDIR:-/tmp}/congdoan-install-system-$(id -u).log}"
 
 step() { printf '[install-system] %s\n' "$*"; }
 
@@ -47,6 +46,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+: >"$LOG"
 step "apt-get update (log: $LOG)"
 if ! apt-get update >>"$LOG" 2>&1; then
     step "apt-get update failed; see $LOG"
