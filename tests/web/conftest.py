@@ -69,3 +69,53 @@ def login() -> Callable[..., object]:
         return client.post("/login", data={"username": username, "password": password})
 
     return do_login
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Callable[..., Flask]:
+    """app_factory(**config) → another app over its own temp DB (e.g. WTF_CSRF_ENABLED=True)."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        folder = tmp_path / f"app{len(made)}"
+        folder.mkdir()
+        built = build_app(folder, **overrides)
+        made.append(built)
+        return built
+
+    yield make
+    from web.extensions import db
+
+    for built in made:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def unit_id(app: Flask) -> Callable[[str], int]:
+    """unit_id("102.08") → the id of a unit by its code."""
+    from engine.orgtree import unit_by_code
+    from web.extensions import db
+
+    def find(code: str) -> int:
+        with app.app_context():
+            return unit_by_code(db.session, code).id
+
+    return find
+
+
+@pytest.fixture
+def start_assignment(client: FlaskClient, login, unit_id) -> Callable[..., int]:
+    """As ``lanhdao``, start "Giao việc" at 102.08 for ``assignee``; returns the instance id (logged in as lanhdao)."""
+
+    def start(title: str = "Chuẩn bị hội nghị", assignee: str = "chuyenvien",
+              deadline: str = "2030-01-15T17:00", **extra: str) -> int:
+        login(client, "lanhdao")
+        data = {"unit_id": str(unit_id("102.08")), "title": title, "assignee": assignee, "deadline": deadline,
+                "remind_hours_before": "24", "priority": "normal", **extra}
+        response = client.post("/processes/task_assignment/start", data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+    return start
