@@ -10,7 +10,8 @@ step() { printf '[install-system] %s\n' "$*"; }
 
 # PostgreSQL server binaries (throwaway test servers), Chromium (e2e tests),
 # Noto fonts (Vietnamese in WeasyPrint PDFs), Pango/HarfBuzz (WeasyPrint).
-WANTED=(postgresql chromium fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b)
+# libicu-dev + pkg-config + g++: PyICU (Vietnamese collation) builds against the system ICU.
+WANTED=(postgresql chromium fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libicu-dev pkg-config g++)
 # Node.js/npm only when there is no npm at all (NodeSource's nodejs ships its own npm).
 if ! command -v npm >/dev/null 2>&1; then
     WANTED+=(nodejs npm)
