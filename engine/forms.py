@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from engine.clock import VN_TZ
@@ -119,12 +119,23 @@ def _coerce_object(data: dict[str, Any], schema: dict[str, Any]) -> dict[str, An
     return result
 
 
+# jsonschema checks "date-time" only when the optional rfc3339-validator package is installed; without it
+# any string passed. Check it ourselves (ISO 8601 as produced by _coerce).
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_date_time(value: Any) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value)
+    return True
+
+
 def validate(form: Form, data: dict[str, Any]) -> dict[str, Any]:
     """Coerce and validate submitted data; raise InvalidInput with one message per field."""
     clean = _coerce_object(data, form.schema)
     errors: dict[str, str] = {}
-    for error in Draft202012Validator(form.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-                                      ).iter_errors(clean):
+    for error in Draft202012Validator(form.schema, format_checker=FORMAT_CHECKER).iter_errors(clean):
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1]
