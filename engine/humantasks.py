@@ -7,7 +7,7 @@ from typing import Any
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload
 
 from engine import clock
@@ -128,13 +128,23 @@ def inbox(session: Session, user: User, flt: InboxFilter) -> Page:
     units = {u for _, u in pairs}
     if flt.status == "completed":
         who = HumanTask.completed_by_id == user.id
+    elif flt.mine_only:
+        who = HumanTask.assignee_id == user.id
     else:
-        mine = or_(HumanTask.assignee_id == user.id,
-                   and_(HumanTask.assignee_id.is_(None), HumanTask.candidate_id == user.id))
-        offered = and_(HumanTask.assignee_id.is_(None), HumanTask.candidate_id.is_(None),
-                       or_(tuple_(HumanTask.role, HumanTask.unit_id).in_(pairs) if pairs else False,
-                           and_(HumanTask.role.is_(None), HumanTask.unit_id.in_(units))))
-        who = HumanTask.assignee_id == user.id if flt.mine_only else or_(mine, offered)
+        # assigned OR offered as candidate OR open to a (role, unit) the user holds. Written as a UNION of
+        # ids so that each branch uses its own index (one OR over all of them made SQLite scan every
+        # unassigned open task: ~500 ms at 100k tasks instead of ~1 ms).
+        status = HumanTask.status == flt.status
+        branches = [
+            select(HumanTask.id).where(status, HumanTask.assignee_id == user.id),
+            select(HumanTask.id).where(status, HumanTask.assignee_id.is_(None), HumanTask.candidate_id == user.id),
+        ]
+        if pairs:
+            branches.append(select(HumanTask.id).where(
+                status, HumanTask.assignee_id.is_(None), HumanTask.candidate_id.is_(None),
+                HumanTask.unit_id.in_(units),
+                or_(tuple_(HumanTask.role, HumanTask.unit_id).in_(pairs), HumanTask.role.is_(None))))
+        who = HumanTask.id.in_(union(*branches))
     query = select(HumanTask).where(HumanTask.status == flt.status, who)
     if flt.overdue_only:
         query = query.where(HumanTask.due_at < clock.now())

@@ -127,6 +127,9 @@ class HumanTask(Base):
         UniqueConstraint("instance_id", "task_uuid", name="uq_human_task"),
         Index("ix_human_tasks_inbox", "status", "unit_id", "role", "due_at"),
         Index("ix_human_tasks_assignee", "assignee_id", "status", "due_at"),
+        # Inbox branches "offered to me as candidate" and "completed by me" (benchmarks/README.md).
+        Index("ix_human_tasks_candidate", "candidate_id", "status", "due_at"),
+        Index("ix_human_tasks_completed_by", "completed_by_id", "status", "completed_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
