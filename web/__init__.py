@@ -22,7 +22,8 @@ from web.extensions import babel, csrf, db, migrate
 log = logging.getLogger(__name__)
 
 # Feature blueprints: each module defines ``bp``.
-BLUEPRINTS = ["web.auth", "web.inbox", "web.tasks", "web.instances", "web.processes", "web.api", "web.openapi", "web.admin"]
+BLUEPRINTS = ["web.auth", "web.inbox", "web.tasks", "web.instances", "web.processes",
+              "web.api", "web.openapi", "web.admin"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
