@@ -252,7 +252,7 @@ def parse_date(value: str | date | None, name: str = "effective") -> date | None
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput("Ngày hiệu lực không hợp lệ",
-                           field_errors={name: "Ngày không hợp lệ (định dạng dd/mm/yyyy)"}) from None
+                           field_errors={name: "Ngày không hợp lệ"}) from None
 
 
 def _unit_field(session: Session, code: str | None, name: str, errors: dict[str, str],

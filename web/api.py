@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from marshmallow import Schema, ValidationError
@@ -118,7 +118,7 @@ def csrf_token():
     ---
     get:
       tags: [session]
-      summary: CSRF token for POST requests (send it as X-CSRFToken)
+      summary: Mã CSRF cho các yêu cầu POST (gửi trong tiêu đề X-CSRFToken)
       responses:
         200:
           content:
@@ -140,7 +140,7 @@ def processes():
     ---
     get:
       tags: [processes]
-      summary: Processes the current user may start, with the units where they may start each
+      summary: Các quy trình người dùng được khởi tạo, kèm các đơn vị được phép
       responses:
         200:
           content:
@@ -167,7 +167,7 @@ def start_instance(process_id: str):
     ---
     post:
       tags: [instances]
-      summary: Start a process instance at a unit with the start form's data
+      summary: Khởi tạo hồ sơ quy trình tại một đơn vị với dữ liệu biểu mẫu khởi tạo
       parameters:
         - in: path
           name: process_id
@@ -200,7 +200,7 @@ def start_instance(process_id: str):
     view = views.start_instance(db.session, host(), current_user(), process_id, payload["unit_id"],
                                 payload["data"])
     db.session.commit()
-    return InstanceSchema().dump(view), 201
+    return InstanceSchema().dump(view), 201, {"Location": url_for(".instance", instance_id=view.instance.id)}
 
 
 # ===================================================================================== instances
@@ -211,7 +211,7 @@ def instance(instance_id: int):
     ---
     get:
       tags: [instances]
-      summary: Status, title, unit, version, open tasks and error of an instance
+      summary: Trạng thái, tiêu đề, đơn vị, phiên bản, công việc đang mở và lỗi của hồ sơ
       parameters:
         - in: path
           name: instance_id
@@ -241,7 +241,7 @@ def cancel_instance(instance_id: int):
     ---
     post:
       tags: [instances]
-      summary: Cancel a running instance (initiator, unit manager or administrator)
+      summary: Hủy hồ sơ đang chạy (người khởi tạo, lãnh đạo đơn vị hoặc quản trị viên)
       parameters:
         - in: path
           name: instance_id
@@ -283,7 +283,7 @@ def retry_instance(instance_id: int):
     ---
     post:
       tags: [instances]
-      summary: Run the failed step of an instance again, on the newest process version
+      summary: Chạy lại bước bị lỗi của hồ sơ trên phiên bản quy trình mới nhất
       parameters:
         - in: path
           name: instance_id
@@ -320,7 +320,7 @@ def tasks():
     ---
     get:
       tags: [tasks]
-      summary: The current user's inbox, filtered and paged like the inbox page
+      summary: Hộp công việc của người dùng, lọc và phân trang như trang Hộp công việc
       parameters:
         - in: query
           schema: TaskQuerySchema
@@ -348,7 +348,7 @@ def task(task_id: int):
     ---
     get:
       tags: [tasks]
-      summary: A task with its form's JSON Schema and the saved draft
+      summary: Chi tiết công việc kèm lược đồ biểu mẫu (JSON Schema) và bản nháp đã lưu
       parameters:
         - in: path
           name: task_id
@@ -378,7 +378,7 @@ def claim(task_id: int):
     ---
     post:
       tags: [tasks]
-      summary: Take a task offered to your role (or to you)
+      summary: Nhận công việc được giao cho vai trò (hoặc cho mình)
       parameters:
         - in: path
           name: task_id
@@ -414,7 +414,7 @@ def unclaim(task_id: int):
     ---
     post:
       tags: [tasks]
-      summary: Give back a task you hold, so that others of the role can take it
+      summary: Trả lại công việc đang giữ để người khác cùng vai trò nhận
       parameters:
         - in: path
           name: task_id
@@ -446,7 +446,7 @@ def complete(task_id: int):
     ---
     post:
       tags: [tasks]
-      summary: Complete a task with its form data; the instance moves on
+      summary: Hoàn thành công việc với dữ liệu biểu mẫu; hồ sơ chuyển bước tiếp
       parameters:
         - in: path
           name: task_id
@@ -471,7 +471,7 @@ def complete(task_id: int):
             application/json:
               schema: ErrorSchema
         409:
-          description: Already completed (by whom, when)
+          description: Công việc đã được xử lý (người xử lý, thời điểm)
           content:
             application/json:
               schema: ConflictSchema
@@ -493,7 +493,7 @@ def reassign(task_id: int):
     ---
     post:
       tags: [tasks]
-      summary: Give a task to another user of its unit (leaders and managers of the unit)
+      summary: Giao lại công việc cho người khác trong đơn vị (lãnh đạo, quản lý đơn vị)
       parameters:
         - in: path
           name: task_id

@@ -58,6 +58,7 @@ def test_task_assignment_through_the_api(app, as_user, unit_102):
     created = start(lanhdao, unit_102)
     assert created.status_code == 201, created.get_json()
     instance = created.get_json()
+    assert created.headers["Location"].endswith(f"/api/v1/instances/{instance['id']}")
     assert instance["status"] in ("running", "waiting")
     assert instance["title"] == START_DATA["title"]
     assert instance["unit"]["code"] == "102.08"
