@@ -81,8 +81,9 @@ def test_card_request_runs_on_every_tree_shape(sessions, org, fixture_runtime, f
                    for t in ("initiator", "role:upper_reviewer", "role:province_printer", reviewer_name)}
         assert targets == {"initiator": [officer_name], "role:upper_reviewer": [reviewer_name],
                            "role:province_printer": [printer_name], reviewer_name: [reviewer_name]}
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidInput) as info:
             host.complete(session, task.id, printer, {"card_number": "AB"})
+        assert info.value.field_errors == {"card_number": "Sai định dạng"}
         host.complete(session, task.id, printer, {"card_number": "0123456789"})
         session.commit()
 
