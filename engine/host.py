@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -69,13 +70,17 @@ class WorkflowHost:
                    or in_scope(session, user, r.unit_id) for r in rows)
 
     def task_for(self, session: Session, user: User, task_id: int) -> HumanTask:
+        return self._task_for(session, user, task_id)[0]
+
+    def _task_for(self, session: Session, user: User, task_id: int) -> tuple[HumanTask, bool]:
+        """``task_for`` that also returns ``eligible(user, task)``, so callers need not ask twice."""
         task = session.get(HumanTask, task_id)
         if task is None:
             raise NotFound("Không tìm thấy công việc", task_id=task_id)
-        if not (eligible(session, user, task) or in_scope(session, user, task.unit_id)
-                or task.completed_by_id == user.id):
+        is_eligible = eligible(session, user, task)
+        if not (is_eligible or in_scope(session, user, task.unit_id) or task.completed_by_id == user.id):
             raise Forbidden("Bạn không có quyền xem công việc này")
-        return task
+        return task, is_eligible
 
     def startable(self, session: Session, user: User) -> list[tuple[ProcessVersion, list[OrgUnit]]]:
         """Current processes with the units at which this user may start each."""
@@ -112,14 +117,14 @@ class WorkflowHost:
             task.data.update(context)
         audit.record(session, "start", user.id, instance.id, "process", version.process_id,
                      version=version.content_hash[:12], data=clean)
-        return self._advance(session, instance, workflow)
+        return self._advance(session, instance, workflow, new=True)
 
     # ----- complete / draft -----
     def complete(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> Outcome:
-        task = self.task_for(session, user, task_id)
+        task, is_eligible = self._task_for(session, user, task_id)
         if task.status != "open":
             raise self._already(session, task)
-        if not eligible(session, user, task):
+        if not is_eligible:
             raise Forbidden("Công việc này đang giao cho người khác")
         clean = validate(self.forms.get(task.form), data) if task.form else {}
         now = clock.now()
@@ -130,16 +135,20 @@ class WorkflowHost:
         if won != 1:
             session.expire(task)
             raise self._already(session, task)
+        # Read what is needed before expiring, so that the row is not selected again.
+        row_id, name, element_id, instance_id, task_uuid = (task.id, task.name, task.element_id, task.instance_id,
+                                                            task.task_uuid)
         session.expire(task)
-        instance = session.get(ProcessInstance, task.instance_id)
+        instance = session.get(ProcessInstance, instance_id)
         workflow = self._load(instance)
-        spiff_task = self._ready_task(workflow, task)
+        spiff_task = self._ready_task_by_uuid(workflow, task_uuid)
         if spiff_task is None:
             raise Conflict("Công việc không còn ở trạng thái chờ xử lý")
-        before = copy.deepcopy(spiff_task.data)
+        # A shallow copy is enough: update() below rebinds top-level keys, it never mutates their values.
+        before = dict(spiff_task.data)
         spiff_task.data.update(clean)
-        audit.record(session, "complete", user.id, instance.id, "task", task.id, task=task.name,
-                     element=task.element_id, data=clean, change=audit.data_change(before, spiff_task.data))
+        audit.record(session, "complete", user.id, instance.id, "task", row_id, task=name,
+                     element=element_id, data=clean, change=audit.data_change(before, spiff_task.data))
         return self._advance(session, instance, workflow, first=spiff_task.run)
 
     def save_draft(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> HumanTask:
@@ -157,9 +166,11 @@ class WorkflowHost:
 
     @staticmethod
     def _ready_task(workflow: BpmnWorkflow, task: HumanTask) -> Any:
-        from uuid import UUID
+        return WorkflowHost._ready_task_by_uuid(workflow, task.task_uuid)
 
-        spiff_task = workflow.get_task_from_id(UUID(task.task_uuid))
+    @staticmethod
+    def _ready_task_by_uuid(workflow: BpmnWorkflow, task_uuid: str) -> Any:
+        spiff_task = workflow.get_task_from_id(UUID(task_uuid))
         return spiff_task if spiff_task is not None and spiff_task.state == TaskState.READY else None
 
     # ----- claim / reassign / comment -----
@@ -259,6 +270,10 @@ class WorkflowHost:
     # ----- internals -----
     def _load(self, instance: ProcessInstance, version: ProcessVersion | None = None) -> BpmnWorkflow:
         try:
+            if version is None:  # the instance's own version: skip loading its row when its specs are cached
+                workflow = self.store.load_cached(instance.version_id, instance.state_json)
+                if workflow is not None:
+                    return workflow
             return self.store.load(version or instance.version, instance.state_json)
         except (KeyError, ValueError, SpiffWorkflowException) as exc:
             raise Conflict(f"Không thể nạp trạng thái hồ sơ trên phiên bản quy trình này: {exc}") from exc
@@ -282,7 +297,7 @@ class WorkflowHost:
                      task=instance.error_task, line=instance.error_line)
 
     def _advance(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
-                 first: Any = None) -> Outcome:
+                 first: Any = None, new: bool = False) -> Outcome:
         """Run an optional first step (complete a task, refresh timers), then the engine steps."""
         collected: list[dict[str, Any]] = []
         token = current_effects.set(collected)
@@ -291,10 +306,10 @@ class WorkflowHost:
                 self._run(session, instance, workflow.do_engine_steps)
         finally:
             current_effects.reset(token)
-        return self._save(session, instance, workflow, collected)
+        return self._save(session, instance, workflow, collected, new=new)
 
     def _save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
-              effects: list[dict[str, Any]]) -> Outcome:
+              effects: list[dict[str, Any]], new: bool = False) -> Outcome:
         now = clock.now()
         if instance.status not in ("error", "cancelled"):
             instance.status = "completed" if workflow.is_completed() else (
@@ -305,7 +320,7 @@ class WorkflowHost:
         instance.state_json = self.store.dump(workflow)
         instance.updated_at = now
         if instance.status in ("running", "waiting"):
-            sync(session, instance, workflow)
+            sync(session, instance, workflow, open_rows=[] if new else None)  # a new instance has no rows yet
         else:
             session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
                             .values(status="cancelled", completed_at=now).execution_options(

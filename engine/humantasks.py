@@ -15,7 +15,8 @@ from engine.accounts import role_pairs, user_by_username
 from engine.durations import add_working_days, parse_working_days
 from engine.forms import FORM_PROPERTY
 from engine.models import HumanTask, OrgUnit, ProcessInstance, User
-from engine.orgtree import resolve_role_unit
+from engine.orgtree import current, resolve_role_unit
+from engine.roles import ROLES
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[Any]:
@@ -40,12 +41,17 @@ def _due(workflow: BpmnWorkflow, task: Any, expression: str | None) -> datetime 
     return None
 
 
-def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> list[HumanTask]:
-    """Close rows whose task is gone (e.g. interrupted by a boundary event) and add rows for new ones."""
+def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
+         open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
+    """Close rows whose task is gone (e.g. interrupted by a boundary event) and add rows for new ones.
+
+    ``open_rows``: the instance's open rows when the caller already knows them (``[]`` for an instance
+    created in this transaction), to skip the query."""
     now = clock.now()
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                        HumanTask.status == "open")).all()
+    if open_rows is None:
+        open_rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                            HumanTask.status == "open")).all()
     for row in open_rows:
         if row.task_uuid not in ready:
             row.status = "cancelled"
@@ -57,7 +63,7 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) ->
             continue
         props = _properties(task)
         role = task.task_spec.lane
-        unit = resolve_role_unit(session, role, instance.subject_unit) if role else instance.subject_unit
+        unit = _role_unit(session, role, instance.subject_unit) if role else instance.subject_unit
         candidate = None
         if props.get("assignee"):
             username = workflow.script_engine.evaluate(task, props["assignee"])
@@ -73,14 +79,24 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) ->
     return created
 
 
+def _role_unit(session: Session, role: str, subject: OrgUnit) -> OrgUnit | None:
+    """``resolve_role_unit`` without walking (and loading) every ancestor for roles held at the subject
+    unit itself, which only need the subject unit followed through merges."""
+    spec = ROLES.get(role)
+    if spec is not None and spec.resolve == "self":
+        return current(session, subject)
+    return resolve_role_unit(session, role, subject)
+
+
 def eligible(session: Session, user: User, task: HumanTask) -> bool:
     """May this user work on the task (claim or complete it)?"""
     if task.assignee_id is not None:
         return task.assignee_id == user.id
     if task.candidate_id is not None:
         return task.candidate_id == user.id
-    return any(r == task.role and u == task.unit_id for r, u in role_pairs(session, user)) or (
-        task.role is None and any(u == task.unit_id for _, u in role_pairs(session, user)))
+    pairs = role_pairs(session, user)  # one query, not one per test below
+    return any(r == task.role and u == task.unit_id for r, u in pairs) or (
+        task.role is None and any(u == task.unit_id for _, u in pairs))
 
 
 @dataclass

@@ -70,6 +70,15 @@ class WorkflowStore:
 
     def load(self, version: ProcessVersion, state_json: str) -> BpmnWorkflow:
         spec, subs = self.specs(version)
+        return self._restore(spec, subs, state_json)
+
+    def load_cached(self, version_id: int, state_json: str) -> BpmnWorkflow | None:
+        """Like ``load`` when the version's specs are already cached, without needing the version row
+        (saves loading process_versions with its spec_json/bpmn_xml per request); None when not cached."""
+        cached = self._specs.get(version_id)
+        return None if cached is None else self._restore(cached[0], cached[1], state_json)
+
+    def _restore(self, spec: Any, subs: dict[str, Any], state_json: str) -> BpmnWorkflow:
         workflow = self.state_converter.restore_state(json.loads(state_json), spec, subs)
         workflow.script_engine = self.script_engine
         return workflow
