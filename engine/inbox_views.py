@@ -184,6 +184,7 @@ class InstancePage:
     open_tasks: list[HumanTask]
     can_cancel: bool
     can_retry: bool
+    files: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _current_data(workflow: Any) -> dict[str, Any]:
@@ -206,9 +207,16 @@ def instance_page(session: Session, host: WorkflowHost, user: User, instance_id:
                                                               HumanTask.status == "open")
                                       .order_by(HumanTask.id)))
     manager = manages_unit(session, user, instance.subject_unit_id)
+    data = _current_data(workflow)
+    from engine import uploads
+
+    files = {}
+    for ref in uploads.references(data):
+        upload_id, name = uploads.parse_reference(ref)
+        files[upload_id] = name
     return InstancePage(
-        instance=instance, history=audit.instance_history(session, instance.id), data=_current_data(workflow),
-        open_tasks=open_tasks,
+        instance=instance, history=audit.instance_history(session, instance.id), data=data,
+        open_tasks=open_tasks, files=sorted(files.items(), key=lambda item: item[1]),
         can_cancel=instance.status in ACTIVE and (user.is_admin or instance.started_by_id == user.id or manager),
         can_retry=instance.status == "error" and (user.is_admin or manager))
 

@@ -275,7 +275,27 @@ def test_file_upload(app, client, login, start_assignment, tmp_path):
     login(client, "lanhdao")
     download = client.get(f"/instances/{instance_id}/files/{match.group(1)}")
     assert download.status_code == 200 and download.data == b"%PDF-1.4 bao cao"
+    assert f"/instances/{instance_id}/files/{match.group(1)}" in text(client.get(f"/instances/{instance_id}"))
     assert client.get(f"/instances/{instance_id}/files/{'0' * 32}").status_code == 404
+    login(client, "cdcscang")  # another unit: no file
+    assert client.get(f"/instances/{instance_id}/files/{match.group(1)}").status_code == 403
+
+
+def test_file_kept_after_form_error(app, client, login, start_assignment):
+    task = open_task(app, start_assignment())
+    login(client, "chuyenvien")
+    data = {"action": "complete", "progress_percent": "x", "result": "y",
+            "attachment": (io.BytesIO(b"noi dung"), "bien-ban.docx")}
+    response = client.post(f"/tasks/{task.id}", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    body = text(response)
+    ref = re.search(r'type="hidden" name="attachment" value="(upload:[0-9a-f]{32}/bien-ban\.docx)"', body).group(1)
+    assert "bien-ban.docx" in body
+    response = client.post(f"/tasks/{task.id}", data={**REPORT, "attachment": ref})
+    assert response.status_code == 302
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "complete"))
+        assert entry.details["data"]["attachment"] == ref
 
 
 def test_file_upload_too_large(app, client, login, start_assignment):

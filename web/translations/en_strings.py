@@ -293,6 +293,7 @@ EN = {
     "Trao đổi": "Discussion",
     "Chưa có trao đổi nào": "No comments yet",
     "Gửi": "Send",
+    "Tệp đính kèm:": "Attachments:",
 }
 
 
