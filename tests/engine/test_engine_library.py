@@ -24,8 +24,8 @@ def load(folder):
 def test_good_folder_loads_without_problems():
     result = ProcessLibrary(GOOD_PROCESSES, FormRegistry(GOOD_FORMS), known_roles()).load()
     assert result.problems == [] and result.refused_files == []
-    assert sorted(result.definitions) == ["card_request", "escape_attempt", "failing_script", "quick_timer",
-                                          "simple_approval"]
+    assert sorted(result.definitions) == ["card_request", "cycle_reminder", "escape_attempt", "failing_script",
+                                          "quick_timer", "simple_approval"]
     card = result.definitions["card_request"]
     assert card.start_form == "card_request_start.json" and card.start_role == "grassroots_officer"
     assert card.name == "Đề nghị cấp thẻ đoàn viên"
@@ -107,7 +107,7 @@ def test_validator_cli_on_a_good_folder():
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("OK: 5 process(es) loaded")
+    assert len(lines) == 1 and lines[0].startswith("OK: 6 process(es) loaded")
 
 
 def test_validator_cli_defaults_to_the_real_folders():

@@ -13,7 +13,7 @@ from engine.audit import instance_history
 from engine.host import TIMER_EVENTS, next_due
 from engine.models import AuditEntry, HumanTask, Notification, ProcessInstance
 from engine.timers import fire_due, lease_due
-from tests.conftest import ROOT, ready_names, reload_instance
+from tests.conftest import FROZEN_AT, ROOT, ready_names, reload_instance
 
 START = {"title": "Báo cáo tình hình đoàn viên", "assignee": "staff_g1", "deadline": "2026-03-05T17:00",
          "remind_hours_before": 24}
@@ -128,6 +128,29 @@ def test_lease_is_exclusive(sessions, org, runtime, frozen_clock):
     assert fire_due(sessions, runtime.host, "b") == 1
     instance, workflow = reload_instance(sessions, instance_id)
     assert instance.lease_owner is None and ready_names(workflow) == ["do_work"]
+
+
+def test_cycle_timer_reminds_a_fixed_number_of_times(sessions, org, fixture_runtime, frozen_clock):
+    """timeCycle "R3/PT24H" on a non-interrupting boundary: three reminders, one per day, then none."""
+    host = fixture_runtime.host
+    with sessions() as session:
+        fixture_runtime.deploy(session)
+        lead = org.user(session, "lead_g1")
+        outcome = host.start(session, "cycle_reminder", lead, org.units["G1"], {"title": "Đơn xin nghỉ"})
+        instance_id = outcome.instance.id
+        session.commit()
+        assert session.get(ProcessInstance, instance_id).next_due_at == FROZEN_AT + timedelta(hours=24)
+    fired = []
+    for _day in range(5):
+        frozen_clock.advance(timedelta(hours=24, minutes=1))
+        fired.append(fire_due(sessions, host, "w1"))
+        assert fire_due(sessions, host, "w2") == 0
+    assert fired == [1, 1, 1, 0, 0]
+    with sessions() as session:
+        assert _notes(session, org.users["lead_g1"]) == ["Nhắc: Đơn xin nghỉ đang chờ phê duyệt"] * 3
+        assert session.get(ProcessInstance, instance_id).next_due_at is None
+    instance, workflow = reload_instance(sessions, instance_id)
+    assert instance.status == "running" and ready_names(workflow) == ["approve"]
 
 
 INSTANCES = 200
