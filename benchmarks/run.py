@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 from SpiffWorkflow import TaskState  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import event, insert, select  # noqa: E402
 
 from engine.db import Base, make_engine, make_sessionmaker  # noqa: E402
 from engine.humantasks import InboxFilter, inbox  # noqa: E402
@@ -173,6 +173,15 @@ def bench_complete_task(n: int, rounds: int, target: float) -> list[dict[str, An
             if best_b is None or sum(s) + sum(c) < best_b[0]:
                 best_b = (sum(s) + sum(c), s, c)
         assert best_p is not None and best_b is not None
+        statements: list[str] = []  # SQL statements per instance, counted on a short untimed run
+
+        def count(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+            statements.append(statement)
+
+        event.listen(bench.engine, "before_cursor_execute", count)
+        bench.platform(10)
+        event.remove(bench.engine, "before_cursor_execute", count)
+        per_instance_sql = len(statements) / 10 - 1  # minus the untimed task-id lookup
         with bench.sessions() as session:
             instances = session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1))
         bench.engine.dispose()
@@ -187,7 +196,7 @@ def bench_complete_task(n: int, rounds: int, target: float) -> list[dict[str, An
         "start_ms_per_op": ms(sum(p_start) / n), "complete_ms_per_op": ms(sum(p_complete) / n),
         "start_p50_ms": ms(pct(all_p_start, 50)), "start_p95_ms": ms(pct(all_p_start, 95)),
         "complete_p50_ms": ms(pct(all_p_complete, 50)), "complete_p95_ms": ms(pct(all_p_complete, 95)),
-        "instances_created": instances,
+        "instances_created": instances, "sql_statements_per_instance": per_instance_sql,
     }
     splits = []
     for label, p, b in (("start", p_start, b_start), ("complete", p_complete, b_complete)):
