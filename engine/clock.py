@@ -49,6 +49,9 @@ class _ClockDatetime(datetime):
 
 
 spiff_timer.datetime = _ClockDatetime
+# A timer value without an offset means Vietnam time, as everywhere else in the platform (host.next_due,
+# forms, scripts); SpiffWorkflow would read it in the server's zone, so next_due_at and the timer disagreed.
+spiff_timer.LOCALTZ = VN_TZ
 
 
 def install(clock: Clock) -> Clock:

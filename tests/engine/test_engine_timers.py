@@ -153,6 +153,36 @@ def test_cycle_timer_reminds_a_fixed_number_of_times(sessions, org, fixture_runt
     assert instance.status == "running" and ready_names(workflow) == ["approve"]
 
 
+def test_naive_timer_date_means_vietnam_time(sessions, org, tmp_path, frozen_clock):
+    """A timeDate without an offset is Vietnam time for the timer itself and for next_due_at alike;
+    otherwise a worker would lease the instance every tick without anything firing."""
+    from tests.conftest import GOOD_FORMS, GOOD_PROCESSES, make_runtime
+
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    text = (GOOD_PROCESSES / "quick_timer.bpmn").read_text(encoding="utf-8")
+    text = text.replace('<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT2S"</bpmn:timeDuration>',
+                        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">"2026-03-05T17:00"</bpmn:timeDate>')
+    (processes / "quick_timer.bpmn").write_text(text, encoding="utf-8")
+    runtime = make_runtime(processes, GOOD_FORMS)
+    with sessions() as session:
+        runtime.deploy(session)
+        outcome = runtime.host.start(session, "quick_timer", org.user(session, "lead_g1"), org.units["G1"])
+        session.commit()
+        instance_id = outcome.instance.id
+        assert outcome.instance.next_due_at == DEADLINE  # 17:00 in Vietnam
+    frozen_clock.set(DEADLINE - timedelta(minutes=1))
+    assert fire_due(sessions, runtime.host, "w1") == 0
+    frozen_clock.set(DEADLINE + timedelta(minutes=1))
+    assert fire_due(sessions, runtime.host, "w1") == 1
+    assert fire_due(sessions, runtime.host, "w1") == 0
+    with sessions() as session:
+        timers = [e.details["fired"] for e in instance_history(session, instance_id) if e.action == "timer"]
+        assert timers == [["Chờ 2 giây"]]
+    instance, workflow = reload_instance(sessions, instance_id)
+    assert instance.status == "completed" and workflow.is_completed()
+
+
 INSTANCES = 200
 
 
