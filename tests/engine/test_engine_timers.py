@@ -210,6 +210,7 @@ def test_two_worker_processes_fire_every_timer_exactly_once(sessions, db_url, or
         out, err = proc.communicate(timeout=150)
         assert proc.returncode == 0, err[-3000:]
         outputs.append(int(out.strip().splitlines()[-1]))
+    print("fired per worker:", outputs)
     assert sum(outputs) == INSTANCES, outputs
 
     with sessions() as session:
