@@ -168,6 +168,13 @@ def _widget(name: str, spec: dict[str, Any], value: Any, required: bool, error: 
         parsed = uploads.parse_reference(value)
         w.file_name = parsed[1] if parsed else None
     w.value = _display(value if value is not None else spec.get("default"), kind)
+    if kind == "date" and w.value:
+        try:
+            w.hint = datetime.strptime(str(w.value), "%Y-%m-%d").strftime("%d/%m/%Y")
+        except ValueError:
+            pass
+    if error == "Quá ngắn" and required and (value is None or str(value).strip() == ""):
+        w.error = "Trường này là bắt buộc"  # an empty required string fails minLength first
     return w
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from engine.models import AuditEntry, HumanTask, Notification, ProcessInstance, SavedFilter, TaskComment
@@ -415,6 +414,10 @@ def test_processes_page_start_errors_and_success(app, client, login, unit_id):
     page = text(bad)
     assert 'id="err-task_assignment-title"' in page and 'id="err-task_assignment-remind_hours_before"' in page
     assert 'id="err-task_assignment-deadline"' in page
+    empty = text(client.post("/processes/task_assignment/start", data={"unit_id": str(unit_id("102.08")),
+                                                                         "title": ""}))
+    assert re.search(r'id="err-task_assignment-title">Trường này là bắt buộc<', empty)
+    assert re.search(r'id="err-task_assignment-assignee">Trường này là bắt buộc<', empty)
     assert audit_count(app) == before
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
@@ -461,7 +464,7 @@ def test_csrf_enforced(app_factory):
     with app.app_context():
         task = db.session.scalar(select(HumanTask))
     assert client.post(f"/inbox/tasks/{task.id}/claim").status_code == 400
-    assert client.post(f"/inbox/filters", data={"name": "x"}).status_code == 400
+    assert client.post("/inbox/filters", data={"name": "x"}).status_code == 400
 
 
 def test_language_switch_to_english(client, login, start_assignment):

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """English strings for the catalogue (source for `python web/translations/en_strings.py`, which fills
 web/translations/en/LC_MESSAGES/messages.po after `pybabel update`)."""
 EN = {
