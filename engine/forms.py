@@ -142,9 +142,30 @@ def validate(form: Form, data: dict[str, Any]) -> dict[str, Any]:
             errors[f"{path}.{missing}" if path else missing] = "Trường này là bắt buộc"
         else:
             errors[path or "_form"] = _message(error)
+    errors.update({k: v for k, v in _future_errors(form, clean).items() if k not in errors})
     if errors:
         raise InvalidInput("Dữ liệu biểu mẫu không hợp lệ", field_errors=errors)
     return clean
+
+
+def _future_errors(form: Form, clean: dict[str, Any]) -> dict[str, str]:
+    """``"x-future": true`` on a date/date-time field: the value must lie after now (e.g. a deadline)."""
+    from engine import clock
+
+    errors = {}
+    for name, spec in form.schema.get("properties", {}).items():
+        value = clean.get(name)
+        if not spec.get("x-future") or not isinstance(value, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if spec.get("format") == "date" or moment.tzinfo is None:
+            moment = moment.replace(tzinfo=VN_TZ) if moment.tzinfo is None else moment
+        if moment <= clock.now():
+            errors[name] = "Thời điểm phải ở tương lai"
+    return errors
 
 
 def _message(error) -> str:  # noqa: ANN001

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from engine.sandbox import current_effects
 from engine.store import WorkflowStore
 
 ACTIVE = ("running", "waiting", "error")
+STUCK_TIMER_BACKOFF = timedelta(minutes=15)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 
 
@@ -264,7 +265,13 @@ class WorkflowHost:
         outcome = self._advance(session, instance, workflow, first=workflow.refresh_timers)
         still = [(e.name, e.value) for e in workflow.waiting_events() if e.event_type in TIMER_EVENTS]
         fired = [name or "timer" for name, value in waiting if (name, value) not in still]
-        audit.record(session, "timer", None, instance.id, "instance", instance.id, fired=fired, due=due)
+        if fired:
+            audit.record(session, "timer", None, instance.id, "instance", instance.id, fired=fired, due=due)
+        elif instance.next_due_at is not None and instance.next_due_at <= clock.now():
+            # A due time that does not fire (e.g. an unparseable value) must not be picked up on every tick.
+            instance.next_due_at = clock.now() + STUCK_TIMER_BACKOFF
+            audit.record(session, "timer_stuck", None, instance.id, "instance", instance.id, due=due,
+                         retry_at=instance.next_due_at)
         return outcome
 
     # ----- internals -----

@@ -44,7 +44,7 @@ ENGINE_MESSAGES = [
     N_("Giá trị quá nhỏ"), N_("Giá trị quá lớn"), N_("Sai định dạng"), N_("Công việc đã được xử lý"),
     N_("Chỉ quản trị viên được truy cập"), N_("Không tìm thấy đơn vị"), N_("Tệp quá lớn"), N_("Tệp rỗng"),
     N_("Không tìm thấy tệp"), N_("Tên bộ lọc trống"), N_("Tên bộ lọc quá dài"), N_("Không tìm thấy bộ lọc"),
-    N_("Chưa chọn đơn vị"),
+    N_("Chưa chọn đơn vị"), N_("Thời điểm phải ở tương lai"),
 ]
 
 

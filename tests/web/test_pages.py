@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
+from engine import clock
 from engine.models import AuditEntry, HumanTask, Notification, ProcessInstance, SavedFilter, TaskComment
 from web.extensions import db
 
@@ -94,8 +96,26 @@ def test_claim_and_unclaim(app, client, login, start_assignment):
 
 
 def test_overdue_rows_and_filters(app, client, login, start_assignment):
-    start_assignment("Việc đã trễ hạn", deadline="2020-01-01T08:00")
-    start_assignment("Việc còn hạn", deadline="2030-01-01T08:00")
+    start_assignment("Việc đã trễ hạn", deadline="2029-01-01T08:00")
+    start_assignment("Việc còn hạn", deadline="2031-01-01T08:00")
+    # a deadline must lie in the future when the work is assigned: move the clock past the first one
+    previous = clock.install(clock.FrozenClock(datetime(2030, 1, 1, tzinfo=timezone.utc)))
+    try:
+        _check_overdue_rows_and_filters(client, login)
+    finally:
+        clock.install(previous)
+
+
+def test_deadline_in_the_past_is_refused(client, login, unit_id):
+    login(client, "lanhdao")
+    response = client.post("/processes/task_assignment/start", data={
+        "unit_id": str(unit_id("102.08")), "title": "Việc trễ", "assignee": "chuyenvien",
+        "deadline": "2020-01-01T08:00", "remind_hours_before": "24", "priority": "normal"})
+    assert response.status_code == 422
+    assert "Thời điểm phải ở tương lai" in response.get_data(as_text=True)
+
+
+def _check_overdue_rows_and_filters(client, login):
     login(client, "chuyenvien")
     body = text(client.get("/inbox"))
     row = re.search(r'<tr class="task-row overdue"[^>]*>.*?</tr>', body, re.S).group(0)

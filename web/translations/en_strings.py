@@ -25,6 +25,7 @@ EN = {
     "Đã phân quyền": "Role granted",
     "Đã thu hồi quyền": "Role revoked",
     "Trường này là bắt buộc": "This field is required",
+    "Thời điểm phải ở tương lai": "The time must be in the future",
     "Trường không được hỗ trợ": "Unsupported field",
     "Phải là số nguyên": "Must be an integer",
     "Phải là chuỗi ký tự": "Must be a string",
