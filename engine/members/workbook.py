@@ -20,7 +20,7 @@ from openpyxl.utils.datetime import from_excel
 
 from engine import idnumbers, vntext
 from engine.members import reference
-from engine.members.template import COLUMNS, EXAMPLE_STT, HEADER_KEYS, HEADERS, REQUIRED, SHEET_NAME
+from engine.members.template import COLUMNS, EXAMPLE_STT, HEADER_KEYS, HEADERS, REQUIRED, SHEET_NAME, header_key
 
 MAX_PHOTO_BYTES = 1024 * 1024
 PHOTO_ASPECT = (0.6, 0.75)  # width / height of a 2x3 portrait
@@ -152,7 +152,7 @@ def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
 def _read_header(values: list[tuple], report: Report) -> bool:
     best, best_row = 0, None
     for idx, row in enumerate(values[:10]):
-        hits = sum(1 for v in row if not _blank(v) and HEADER_KEYS.get(_hkey(v)))
+        hits = sum(1 for v in row if not _blank(v) and HEADER_KEYS.get(header_key(v)))
         if hits > best:
             best, best_row = hits, idx
     if best_row is None:
@@ -164,7 +164,7 @@ def _read_header(values: list[tuple], report: Report) -> bool:
     for col, value in enumerate(values[best_row], start=1):
         if _blank(value):
             continue
-        key = HEADER_KEYS.get(_hkey(value))
+        key = HEADER_KEYS.get(header_key(value))
         if key is None:
             unknown.append((col, vntext.nfc(str(value))))
         elif key in report.columns:
@@ -183,11 +183,6 @@ def _read_header(values: list[tuple], report: Report) -> bool:
         report.problems.append(Problem(report.header_row, None, "warning",
                                        f"Cột \"{header}\" không có trong mẫu, dữ liệu cột này bị bỏ qua.", col))
     return True
-
-
-def _hkey(value: object) -> str:
-    from engine.members.template import header_key
-    return header_key(value)
 
 
 def _text(value: object) -> str:
