@@ -51,10 +51,26 @@ def build_spec(app: Flask) -> APISpec:
     return spec
 
 
+STATUS_TEXT = {"200": "OK", "201": "Created", "204": "No content", "400": "Bad request", "401": "Unauthorized",
+               "403": "Forbidden", "404": "Not found", "409": "Conflict", "422": "Invalid input"}
+
+
+def _with_descriptions(spec: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3 requires a description on every response; docstrings often give only the schema."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("description", STATUS_TEXT.get(str(status), str(status)))
+    return spec
+
+
 def spec_dict(app: Flask) -> dict[str, Any]:
     cached = app.extensions.get("openapi_spec")
     if cached is None:
-        cached = app.extensions["openapi_spec"] = build_spec(app).to_dict()
+        cached = app.extensions["openapi_spec"] = _with_descriptions(build_spec(app).to_dict())
     return cached
 
 
