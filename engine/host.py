@@ -307,10 +307,19 @@ class WorkflowHost:
                  first: Any = None, new: bool = False) -> Outcome:
         """Run an optional first step (complete a task, refresh timers), then the engine steps."""
         collected: list[dict[str, Any]] = []
+        mark = [0]  # effects before this index belong to steps that finished
+
+        def before_step(_task: Any) -> None:
+            mark[0] = len(collected)
+
         token = current_effects.set(collected)
         try:
             if first is None or self._run(session, instance, first):
-                self._run(session, instance, workflow.do_engine_steps)
+                mark[0] = len(collected)
+                if not self._run(session, instance, lambda: workflow.do_engine_steps(will_complete_task=before_step)):
+                    del collected[mark[0]:]  # a failed script's notifications are not sent
+            else:
+                del collected[:]
         finally:
             current_effects.reset(token)
         return self._save(session, instance, workflow, collected, new=new)

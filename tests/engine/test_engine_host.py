@@ -306,3 +306,23 @@ def test_script_error_then_retry_on_a_fixed_version(sessions, org, tmp_path, fro
     instance, workflow = reload_instance(sessions, instance_id)
     assert instance.status == "completed" and workflow.is_completed()
     assert workflow.data["ratio"] == 2.5 and workflow.data["approved"] is True
+
+
+def test_failed_script_sends_no_notifications(sessions, org, tmp_path, frozen_clock):
+    from engine.models import Notification
+
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    source = (GOOD_PROCESSES / "failing_script.bpmn").read_text(encoding="utf-8")
+    (processes / "failing_script.bpmn").write_text(
+        source.replace("ratio = total / 0", 'notify("initiator", "sắp lỗi")\nratio = total / 0'), encoding="utf-8")
+    runtime = make_runtime(processes, GOOD_FORMS)
+    with sessions() as session:
+        runtime.deploy(session)
+        lead = org.user(session, "lead_g1")
+        outcome = runtime.host.start(session, "failing_script", lead, org.units["G1"], {"title": "Tính tỷ lệ"})
+        session.commit()
+        assert outcome.instance.status == "error"
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+    instance, workflow = reload_instance(sessions, outcome.instance.id)
+    assert instance.status == "error"
