@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -21,26 +21,14 @@ from engine.errors import InvalidInput, NotFound
 from engine.forms import FormRegistry
 from engine.host import Outcome, WorkflowHost
 from engine.humantasks import InboxFilter, inbox
+from engine.humantasks import Page as Paged
 from engine.models import HumanTask, OrgUnit, OrgUnitEvent, ProcessInstance, ProcessVersion, RoleAssignment, User
 from engine.roles import ROLES, UNIT_KINDS
 
-T = TypeVar("T")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # ===================================================================================== paging
-@dataclass
-class Paged(Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, (self.total + self.per_page - 1) // self.per_page)
-
-
 def _page(session: Session, query: Any, page: int, per_page: int) -> Paged[Any]:
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
@@ -133,7 +121,7 @@ def retry_instance(session: Session, host: WorkflowHost, user: User, instance_id
 
 def task_inbox(session: Session, user: User, flt: InboxFilter) -> Paged[HumanTask]:
     page = inbox(session, user, flt)
-    return Paged(page.items, page.total, page.page, page.per_page)
+    return page
 
 
 def task_view(session: Session, host: WorkflowHost, user: User, task_id: int) -> TaskView:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -126,9 +126,14 @@ class InboxFilter:
                 "q": self.text or "", "status": self.status}
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class Page:
-    items: list[HumanTask]
+class Page(Generic[T]):
+    """One page of a paged list (inbox, admin lists)."""
+
+    items: list[T]
     total: int
     page: int
     per_page: int
