@@ -10,6 +10,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from engine.humantasks import eligible, sync
 from engine.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
 from engine.orgtree import get_unit, resolve_role_unit
 from engine.sandbox import current_effects
+from engine.services import ServiceContext, ServiceRegistry, apart_writer, current_context
 from engine.store import WorkflowStore
 
 ACTIVE = ("running", "waiting", "error")
@@ -44,9 +46,15 @@ class Outcome:
 
 
 class WorkflowHost:
-    def __init__(self, store: WorkflowStore, forms: FormRegistry) -> None:
+    def __init__(self, store: WorkflowStore, forms: FormRegistry, services: ServiceRegistry | None = None,
+                 upload_dir: Path | None = None) -> None:
         self.store = store
         self.forms = forms
+        self.services = services or ServiceRegistry()
+        self.upload_dir = Path(upload_dir) if upload_dir else Path("instance/uploads")
+
+    def service_context(self, session: Session, instance: ProcessInstance, actor_id: int | None) -> ServiceContext:
+        return ServiceContext(session, instance, self.upload_dir, actor_id, apart_writer(session))
 
     # ----- lookups (scoped) -----
     def current_version(self, session: Session, process_id: str) -> ProcessVersion:
@@ -118,7 +126,7 @@ class WorkflowHost:
             task.data.update(context)
         audit.record(session, "start", user.id, instance.id, "process", version.process_id,
                      version=version.content_hash[:12], data=clean)
-        return self._advance(session, instance, workflow, new=True)
+        return self._advance(session, instance, workflow, new=True, actor_id=user.id)
 
     # ----- complete / draft -----
     def complete(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> Outcome:
@@ -137,8 +145,8 @@ class WorkflowHost:
             session.expire(task)
             raise self._already(session, task)
         # Read what is needed before expiring, so that the row is not selected again.
-        row_id, name, element_id, instance_id, task_uuid = (task.id, task.name, task.element_id, task.instance_id,
-                                                            task.task_uuid)
+        row_id, name, element_id, instance_id, task_uuid, form = (task.id, task.name, task.element_id,
+                                                                  task.instance_id, task.task_uuid, task.form)
         session.expire(task)
         instance = session.get(ProcessInstance, instance_id)
         workflow = self._load(instance)
@@ -147,10 +155,12 @@ class WorkflowHost:
             raise Conflict("Công việc không còn ở trạng thái chờ xử lý")
         # A shallow copy is enough: update() below rebinds top-level keys, it never mutates their values.
         before = dict(spiff_task.data)
+        self.services.check_form(form, self.service_context(session, instance, user.id),
+                                 spiff_task.data, clean)
         spiff_task.data.update(clean)
         audit.record(session, "complete", user.id, instance.id, "task", row_id, task=name,
                      element=element_id, data=clean, change=audit.data_change(before, spiff_task.data))
-        return self._advance(session, instance, workflow, first=spiff_task.run)
+        return self._advance(session, instance, workflow, first=spiff_task.run, actor_id=user.id)
 
     def save_draft(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> HumanTask:
         task = self.task_for(session, user, task_id)
@@ -255,7 +265,7 @@ class WorkflowHost:
             failed._set_state(TaskState.READY)
         instance.status, instance.error_message, instance.error_task, instance.error_line = "running", None, None, None
         audit.record(session, "retry", user.id, instance.id, "instance", instance.id, version=newest.content_hash[:12])
-        return self._advance(session, instance, workflow)
+        return self._advance(session, instance, workflow, actor_id=user.id)
 
     # ----- timers -----
     def fire_timers(self, session: Session, instance: ProcessInstance) -> Outcome:
@@ -304,7 +314,7 @@ class WorkflowHost:
                      task=instance.error_task, line=instance.error_line)
 
     def _advance(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
-                 first: Any = None, new: bool = False) -> Outcome:
+                 first: Any = None, new: bool = False, actor_id: int | None = None) -> Outcome:
         """Run an optional first step (complete a task, refresh timers), then the engine steps."""
         collected: list[dict[str, Any]] = []
         mark = [0]  # effects before this index belong to steps that finished
@@ -313,6 +323,7 @@ class WorkflowHost:
             mark[0] = len(collected)
 
         token = current_effects.set(collected)
+        service_token = current_context.set(self.service_context(session, instance, actor_id))
         try:
             if first is None or self._run(session, instance, first):
                 mark[0] = len(collected)
@@ -322,6 +333,7 @@ class WorkflowHost:
                 del collected[:]
         finally:
             current_effects.reset(token)
+            current_context.reset(service_token)
         return self._save(session, instance, workflow, collected, new=new)
 
     def _save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,

@@ -76,8 +76,10 @@ def parse_xml(data: bytes) -> etree._ElementTree:
 
 class ProcessLibrary:
     def __init__(self, processes_dir: Path, forms: FormRegistry, known_roles: frozenset[str],
-                 serializer: BpmnWorkflowSerializer | None = None) -> None:
+                 serializer: BpmnWorkflowSerializer | None = None,
+                 service_names: frozenset[str] | None = None) -> None:
         self.processes_dir = Path(processes_dir)
+        self.service_names = service_names
         self.forms = forms
         self.known_roles = known_roles
         self.serializer = serializer or make_serializer()
@@ -124,6 +126,7 @@ class ProcessLibrary:
         problems = self._check_parse(rel, root)
         problems += self._check_expressions(rel, root)
         problems += self._check_forms_and_lanes(rel, root)
+        problems += self._check_services(rel, root)
         return problems, root
 
     def _check_parse(self, rel: str, root: etree._Element) -> list[Problem]:
@@ -175,6 +178,23 @@ class ProcessLibrary:
                 except SyntaxError as exc:
                     problems.append(Problem(rel, prop.sourceline, _owner_id(prop),
                                             f"property {prop.get('name')} does not compile: {_syntax_message(exc)}"))
+        for param in root.xpath("//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter", namespaces=NS):
+            try:
+                compile_expression(param.get("value") or "None")
+            except SyntaxError as exc:
+                problems.append(Problem(rel, param.sourceline, _owner_id(param),
+                                        f"parameter {param.get('id')} does not compile: {_syntax_message(exc)}"))
+        return problems
+
+    def _check_services(self, rel: str, root: etree._Element) -> list[Problem]:
+        if self.service_names is None:
+            return []
+        problems = []
+        for op in root.xpath("//spiffworkflow:serviceTaskOperator", namespaces=NS):
+            if op.get("id") not in self.service_names:
+                problems.append(Problem(rel, op.sourceline, _owner_id(op),
+                                        f"service operation '{op.get('id')}' is not provided by the platform "
+                                        f"({', '.join(sorted(self.service_names))})"))
         return problems
 
     def _check_forms_and_lanes(self, rel: str, root: etree._Element) -> list[Problem]:

@@ -200,3 +200,7 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+# Member tables live in their own module; importing them here registers them on Base.metadata.
+import engine.members.models  # noqa: E402,F401

@@ -11,11 +11,13 @@ from engine.host import WorkflowHost
 from engine.library import LoadResult, ProcessLibrary
 from engine.roles import known_roles
 from engine.sandbox import make_script_engine
+from engine.services import ServiceRegistry
 from engine.store import WorkflowStore, deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = ROOT / "processes"
 FORMS_DIR = ROOT / "forms"
+UPLOAD_DIR = ROOT / "instance" / "uploads"
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Runtime:
     library: ProcessLibrary
     host: WorkflowHost
     forms: FormRegistry
+    services: ServiceRegistry
+    upload_dir: Path
 
     def deploy(self, session: Session) -> LoadResult:
         """Validate the process folder and store every good definition; broken files are only reported."""
@@ -32,8 +36,20 @@ class Runtime:
 
 
 def build_runtime(processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_DIR,
-                  script_time_limit_s: float = 2.0) -> Runtime:
+                  script_time_limit_s: float = 2.0, upload_dir: Path = UPLOAD_DIR,
+                  services: ServiceRegistry | None = None) -> Runtime:
     forms = FormRegistry(forms_dir)
-    store = WorkflowStore(make_script_engine(script_time_limit_s))
-    library = ProcessLibrary(processes_dir, forms, known_roles(), store.serializer)
-    return Runtime(library=library, host=WorkflowHost(store, forms), forms=forms)
+    services = services if services is not None else default_services()
+    store = WorkflowStore(make_script_engine(script_time_limit_s, services))
+    library = ProcessLibrary(processes_dir, forms, known_roles(), store.serializer, services.names())
+    host = WorkflowHost(store, forms, services, Path(upload_dir))
+    return Runtime(library=library, host=host, forms=forms, services=services, upload_dir=Path(upload_dir))
+
+
+def default_services() -> ServiceRegistry:
+    """The registry with every domain operation of the platform."""
+    from engine.members.operations import register as register_members
+
+    registry = ServiceRegistry()
+    register_members(registry)
+    return registry

@@ -164,7 +164,27 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return True
 
 
-def make_script_engine(time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> PythonScriptEngine:
-    engine = PythonScriptEngine(environment=RestrictedEnvironment(time_limit_s=time_limit_s))
+class HostScriptEngine(PythonScriptEngine):
+    """The script engine with service tasks dispatched to the host's registry of domain operations."""
+
+    def __init__(self, environment: RestrictedEnvironment, services: Any = None) -> None:
+        super().__init__(environment=environment)
+        self.services = services
+
+    def call_service(self, task, **kwargs):  # noqa: ANN001, ANN201
+        from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+        if self.services is None:
+            raise WorkflowTaskException("Không có thao tác hệ thống nào được cấu hình", task=task)
+        try:
+            return self.services.call(kwargs["operation_name"], kwargs.get("operation_params") or {})
+        except ScriptTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure puts the instance in the error state
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+
+
+def make_script_engine(time_limit_s: float = DEFAULT_TIME_LIMIT_S, services: Any = None) -> PythonScriptEngine:
+    engine = HostScriptEngine(RestrictedEnvironment(time_limit_s=time_limit_s), services)
     engine.validate = lambda expression: compile_expression(expression)  # type: ignore[method-assign]
     return engine
