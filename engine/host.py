@@ -374,8 +374,16 @@ class WorkflowHost:
         if target == "initiator":
             return [instance.started_by] if instance.started_by else []
         if target.startswith("role:"):
-            role, _, up = target[5:].partition("+")
-            unit = resolve_role_unit(session, role, instance.subject_unit, int(up or 0))
+            # role:NAME, role:NAME+LEVELS (escalation), role:NAME@UNIT_CODE (another unit, e.g. a transfer's receiver)
+            spec, _, code = target[5:].partition("@")
+            role, _, up = spec.partition("+")
+            subject = instance.subject_unit
+            if code:
+                other = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+                if other is None:
+                    return []
+                subject = other
+            unit = resolve_role_unit(session, role, subject, int(up or 0))
             return users_with_role(session, role, unit.id) if unit else []
         user = user_by_username(session, target)
         return [user] if user else []

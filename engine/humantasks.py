@@ -41,6 +41,16 @@ def _due(workflow: BpmnWorkflow, task: Any, expression: str | None) -> datetime 
     return None
 
 
+def _subject_unit(session: Session, workflow: BpmnWorkflow, task: Any, expression: str | None) -> OrgUnit | None:
+    """The unit a lane's role is resolved from: the ``unit`` property (an expression giving a unit code,
+    e.g. the receiving union of a transfer) or, when absent, the instance's subject unit."""
+    if not expression:
+        return None
+    code = workflow.script_engine.evaluate(task, expression)
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == str(code))) if code else None
+    return current(session, unit) if unit is not None else None
+
+
 def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
          open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
     """Close rows whose task is gone (e.g. interrupted by a boundary event) and add rows for new ones.
@@ -63,7 +73,8 @@ def sync(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
             continue
         props = _properties(task)
         role = task.task_spec.lane
-        unit = _role_unit(session, role, instance.subject_unit) if role else instance.subject_unit
+        subject = _subject_unit(session, workflow, task, props.get("unit")) or instance.subject_unit
+        unit = _role_unit(session, role, subject) if role else subject
         candidate = None
         if props.get("assignee"):
             username = workflow.script_engine.evaluate(task, props["assignee"])

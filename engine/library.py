@@ -25,7 +25,7 @@ from engine.sandbox import compile_expression, compile_script
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
-EXPRESSION_PROPERTIES = ("assignee", "dueDate")
+EXPRESSION_PROPERTIES = ("assignee", "dueDate", "unit")
 
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                               huge_tree=False, remove_pis=True)

@@ -66,3 +66,10 @@ def name_sort_key(full_name: str | None) -> tuple[bytes, bytes]:
     name = nfc(full_name)
     given = name.rsplit(" ", 1)[-1] if name else ""
     return sort_key(given), sort_key(name)
+
+
+def name_sort_bytes(full_name: str | None) -> bytes:
+    """``name_sort_key`` as one byte string for a database column: ICU keys end with a 0 byte and hold no
+    other, so comparing the concatenation byte-wise equals comparing the (given, full) pair."""
+    given, full = name_sort_key(full_name)
+    return given + full
