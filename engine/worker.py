@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from pathlib import Path
 import socket
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.db import make_engine, make_sessionmaker
-from engine.runtime import build_runtime
+from engine.runtime import UPLOAD_DIR, build_runtime
 from engine.timers import fire_due
 
 log = logging.getLogger("engine.worker")
@@ -34,11 +35,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fire due BPMN timers")
     parser.add_argument("--db", default=os.environ.get("DATABASE_URL", "sqlite:///instance/platform.db"))
     parser.add_argument("--interval", type=float, default=float(os.environ.get("TIMER_INTERVAL_S", "5")))
+    parser.add_argument("--uploads", default=os.environ.get("UPLOAD_DIR", str(UPLOAD_DIR)),
+                        help="the web app's upload folder (member lists are read from it)")
     parser.add_argument("--once", action="store_true", help="fire what is due now and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     sessions = make_sessionmaker(make_engine(args.db))
-    host = build_runtime().host
+    host = build_runtime(upload_dir=Path(args.uploads)).host
     wid = worker_id()
     if args.once:
         print(tick(sessions, host, wid))

@@ -54,7 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         install_sqlite_pragmas(db.engine)
     app.extensions["platform_runtime"] = build_runtime(Path(app.config["PROCESSES_DIR"]),
-                                                       Path(app.config["FORMS_DIR"]))
+                                                       Path(app.config["FORMS_DIR"]),
+                                                       upload_dir=Path(app.config["UPLOAD_DIR"]))
 
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
