@@ -1,0 +1,265 @@
+"""The member registry (engine.members.registry / export) on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from engine import vntext
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.members import registry
+from engine.members.models import Member, MemberEvent
+from engine.membercodes import member_code, vpoint_code
+from engine.models import AuditEntry
+
+# unit, full name, id number, extra fields
+PEOPLE = [
+    ("G1", "Đặng Thị Đào", "052185000004", {"sex": "Nữ"}),
+    ("G1", "Lê Văn Bình", "052185000003", {}),
+    ("G1", "Nguyễn Văn An", "079090012345", {"birth_date": date(1990, 3, 15)}),
+    ("G1", "Trần Thị Ánh", "052185000002", {"sex": "Nữ"}),
+    ("G1B", "Phạm Minh Tuấn", "123456789", {"id_kind": "CMND"}),
+    ("G1B", "=HYPERLINK(\"http://x\")", "052185000006", {"phone": "+84912345678"}),
+    ("G2", "Đặng Văn Hải", "031190000007", {}),
+    ("G2", "Nguyễn Thị Hoa", "031190000008", {"sex": "Nữ"}),
+    ("G3", "Hoàng Văn An", "031190000009", {}),
+]
+
+
+def add_member(session, unit_id: int, full_name: str, serial: int, id_number: str, **extra) -> Member:
+    member = Member(serial=serial, member_code=member_code(serial), vpoint_code=vpoint_code(serial), unit_id=unit_id,
+                    full_name=full_name, name_fold=vntext.fold(full_name),
+                    sort_key=vntext.name_sort_bytes(full_name), id_number=id_number,
+                    sex=extra.pop("sex", "Nam"), joined_on=extra.pop("joined_on", date(2015, 6, 1)), **extra)
+    session.add(member)
+    session.flush()
+    return member
+
+
+@pytest.fixture
+def people(sessions, org) -> dict[str, int]:
+    """Members on both trees; returns full name → member id."""
+    ids = {}
+    with sessions() as session:
+        for serial, (unit, name, id_number, extra) in enumerate(PEOPLE, start=1001):
+            ids[name] = add_member(session, org.units[unit], name, serial, id_number, **dict(extra)).id
+        session.commit()
+    return ids
+
+
+def names(page) -> list[str]:
+    return [m.full_name for m in page.items]
+
+
+def test_accent_free_name_search(sessions, org, people):
+    with sessions() as session:
+        admin = org.user(session, "admin")
+        assert names(registry.search(session, admin, "dang")) == ["Đặng Thị Đào", "Đặng Văn Hải"]
+        assert names(registry.search(session, admin, "nguyen van an")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, admin, "NGUYỄN  văn")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, admin, "thi")) == ["Trần Thị Ánh", "Đặng Thị Đào", "Nguyễn Thị Hoa"]
+        assert names(registry.search(session, admin, "van an")) == ["Hoàng Văn An", "Nguyễn Văn An"]
+        assert names(registry.search(session, admin, "hai dang")) == []  # words keep their order
+        assert names(registry.search(session, admin, "100%")) == []  # LIKE wildcards are escaped
+        assert names(registry.search(session, admin, "_")) == []
+
+
+def test_id_number_member_code_and_vpoint_search(sessions, org, people):
+    with sessions() as session:
+        admin = org.user(session, "admin")
+        assert names(registry.search(session, admin, "079 090 012 345")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, admin, "079.090.012.345")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, admin, "123456789")) == ["Phạm Minh Tuấn"]
+        assert names(registry.search(session, admin, "07909001234")) == []  # 11 digits: no partial match
+        serial = 1001 + [p[1] for p in PEOPLE].index("Lê Văn Bình")
+        assert names(registry.search(session, admin, member_code(serial))) == ["Lê Văn Bình"]
+        assert names(registry.search(session, admin, vpoint_code(serial))) == ["Lê Văn Bình"]
+        assert names(registry.search(session, admin, f"vp{serial}")) == ["Lê Văn Bình"]
+
+
+def test_vietnamese_order_by_given_name(sessions, org, people):
+    with sessions() as session:
+        officer = org.user(session, "officer_g1")
+        assert names(registry.search(session, officer)) == ["Nguyễn Văn An", "Trần Thị Ánh", "Lê Văn Bình",
+                                                            "Đặng Thị Đào"]
+        second = registry.search(session, officer, per_page=2, page=2)
+        assert names(second) == ["Lê Văn Bình", "Đặng Thị Đào"]
+        assert (second.total, second.pages, second.capped) == (4, 2, False)
+
+
+@pytest.mark.parametrize("username, expected", [
+    ("officer_g1", {"G1"}),                  # grassroots officer: its own members
+    ("lead_g1", {"G1"}),
+    ("reviewer_d1", {"G1", "G1B"}),          # district: its grassroots unions
+    ("printer_p1", {"G1", "G1B"}),           # province: everything below it
+    ("officer_g2", {"G2"}),                  # post-2025 2-level tree
+    ("reviewer_c2", {"G2"}),                 # commune union
+    ("reviewer_p2", {"G2", "G3"}),           # province: via the commune and directly
+    ("admin", {"G1", "G1B", "G2", "G3"}),
+])
+def test_scope_per_level(sessions, org, people, username, expected):
+    with sessions() as session:
+        user = org.user(session, username)
+        page = registry.search(session, user, per_page=200)
+        units = {code for code, uid in org.units.items() if uid in {m.unit_id for m in page.items}}
+        assert units == expected
+        assert page.total == sum(1 for p in PEOPLE if p[0] in expected)
+
+
+def test_unit_filter_and_status(sessions, org, people):
+    with sessions() as session:
+        reviewer = org.user(session, "reviewer_d1")
+        assert names(registry.search(session, reviewer, unit_id=org.units["G1B"])) == [
+            "=HYPERLINK(\"http://x\")", "Phạm Minh Tuấn"]
+        with pytest.raises(Forbidden):
+            registry.search(session, reviewer, unit_id=org.units["G2"])
+        with pytest.raises(NotFound):
+            registry.search(session, reviewer, unit_id=999999)
+        with pytest.raises(InvalidInput):
+            registry.search(session, reviewer, status="gone")
+        admin = org.user(session, "admin")
+        assert registry.search(session, admin, unit_id=org.units["P2"]).total == 3
+        assert registry.search(session, admin, status="left").total == 0
+        view = registry.registry_view(session, reviewer, "phạm")
+        assert [u.code for u in view.units] == ["D1", "G1", "G1B"]
+        assert names(view.page) == ["Phạm Minh Tuấn"]
+
+
+def test_count_is_capped(sessions, org, people, monkeypatch):
+    monkeypatch.setattr(registry, "COUNT_CAP", 3)
+    with sessions() as session:
+        page = registry.search(session, org.user(session, "admin"), per_page=2)
+        assert (page.total, page.capped, len(page.items)) == (3, True, 2)
+
+
+def test_get_member_is_scoped(sessions, org, people):
+    with sessions() as session:
+        member_id = people["Nguyễn Văn An"]
+        assert registry.get_member(session, org.user(session, "printer_p1"), member_id).full_name == "Nguyễn Văn An"
+        with pytest.raises(Forbidden):
+            registry.get_member(session, org.user(session, "officer_g2"), member_id)
+        with pytest.raises(Forbidden):
+            registry.get_member(session, org.user(session, "reviewer_p2"), member_id)
+        with pytest.raises(NotFound):
+            registry.get_member(session, org.user(session, "admin"), 999999)
+
+
+def _state(session, member_id: int) -> tuple:
+    member = session.get(Member, member_id)
+    events = session.scalars(select(MemberEvent).where(MemberEvent.member_id == member_id)).all()
+    audits = session.scalars(select(AuditEntry).where(AuditEntry.entity == "member")).all()
+    return member.status, member.status_reason, member.status_date, len(events), len(audits)
+
+
+@pytest.mark.parametrize("kind, reason, on, fields", [
+    ("left", "", "01/03/2026", {"reason"}),
+    ("left", "   ", "01/03/2026", {"reason"}),
+    ("left", "Nghỉ việc", "03/03/2026", {"date"}),        # tomorrow (the clock is frozen at 02/03/2026)
+    ("left", "Nghỉ việc", "31/02/2026", {"date"}),
+    ("left", "Nghỉ việc", "hôm qua", {"date"}),
+    ("left", "Nghỉ việc", "", {"date"}),
+    ("left", "Nghỉ việc", "01/01/2010", {"date"}),        # before joining the union
+    ("quit", "Nghỉ việc", "01/03/2026", {"kind"}),
+    ("quit", "", "x", {"kind", "reason", "date"}),
+])
+def test_leaving_validation_writes_nothing(sessions, org, people, frozen_clock, kind, reason, on, fields):
+    member_id = people["Nguyễn Văn An"]
+    with sessions() as session:
+        before = _state(session, member_id)
+        with pytest.raises(InvalidInput) as caught:
+            registry.record_leaving(session, org.user(session, "officer_g1"), member_id, kind, reason, on)
+        assert set(caught.value.field_errors) == fields
+        session.rollback()
+        assert _state(session, member_id) == before == ("active", None, None, 0, 0)
+
+
+def test_leaving_is_recorded_and_audited(sessions, org, people, frozen_clock):
+    member_id = people["Nguyễn Văn An"]
+    with sessions() as session:
+        officer = org.user(session, "officer_g1")
+        code = session.get(Member, member_id).member_code
+        registry.record_leaving(session, officer, member_id, "left", " Chuyển công tác  ra nước ngoài ",
+                                "01/03/2026")
+        session.commit()
+    with sessions() as session:
+        member = session.get(Member, member_id)
+        assert (member.status, member.status_reason, member.status_date) == (
+            "left", "Chuyển công tác ra nước ngoài", date(2026, 3, 1))
+        assert member.member_code == code
+        [event] = registry.history(session, member)
+        assert (event.kind, event.effective, event.actor.username, event.unit.code) == (
+            "left", date(2026, 3, 1), "officer_g1", "G1")
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "member_left")).all()
+        assert (entry.entity, entry.entity_id, entry.actor_id) == ("member", str(member_id), org.users["officer_g1"])
+        assert entry.details["member_code"] == code and entry.details["effective"] == "2026-03-01"
+        officer = org.user(session, "officer_g1")
+        assert "Nguyễn Văn An" not in names(registry.search(session, officer))
+        assert names(registry.search(session, officer, status="left")) == ["Nguyễn Văn An"]
+        assert len(registry.search(session, officer, status=None).items) == 4
+        with pytest.raises(InvalidInput) as caught:  # only once
+            registry.record_leaving(session, officer, member_id, "removed", "Lặp lại", date(2026, 3, 1))
+        assert "_form" in caught.value.field_errors
+        assert not registry.member_view(session, officer, member_id).can_record_leaving
+
+
+@pytest.mark.parametrize("username, allowed", [
+    ("officer_g1", True), ("reviewer_d1", True), ("admin", True),
+    ("printer_p1", False), ("lead_g1", False), ("staff_g1", False), ("officer_g2", False),
+])
+def test_who_may_record_leaving(sessions, org, people, frozen_clock, username, allowed):
+    member_id = people["Lê Văn Bình"]
+    with sessions() as session:
+        user = org.user(session, username)
+        if allowed:
+            member = registry.record_leaving(session, user, member_id, "removed", "Không đóng đoàn phí 6 tháng",
+                                             date(2026, 3, 2))
+            assert member.status == "removed"
+        else:
+            with pytest.raises(Forbidden):
+                registry.record_leaving(session, user, member_id, "removed", "Không đóng đoàn phí", date(2026, 3, 2))
+            assert session.get(Member, member_id).status == "active"
+
+
+def test_upper_reviewer_on_two_level_tree(sessions, org, people, frozen_clock):
+    with sessions() as session:
+        # G3 hangs directly under the province P2: its upper reviewer is the province's.
+        member = registry.record_leaving(session, org.user(session, "reviewer_p2"), people["Hoàng Văn An"], "left",
+                                         "Nghỉ hưu", "2026-02-28")
+        assert member.status_date == date(2026, 2, 28)
+        with pytest.raises(Forbidden):  # G2's upper level is the commune union C2, not the province
+            registry.record_leaving(session, org.user(session, "reviewer_p2"), people["Đặng Văn Hải"], "left",
+                                    "Nghỉ hưu", "2026-02-28")
+        registry.record_leaving(session, org.user(session, "reviewer_c2"), people["Đặng Văn Hải"], "left",
+                                "Nghỉ hưu", "2026-02-28")
+
+
+def test_export_contents(sessions, org, people):
+    with sessions() as session:
+        data = registry.export_xlsx(session, org.user(session, "reviewer_d1"))
+    sheet = load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("STT", "Họ và tên", "Ngày sinh", "Giới tính", "Số CCCD/CMND", "Mã đoàn viên", "Mã Vpoint",
+                       "Đơn vị", "Trạng thái", "Ngày vào công đoàn", "Điện thoại", "Email")
+    # punctuation sorts before letters: the one-word "name" comes first
+    assert [r[1] for r in rows[1:]] == ["=HYPERLINK(\"http://x\")", "Nguyễn Văn An", "Trần Thị Ánh", "Lê Văn Bình",
+                                        "Đặng Thị Đào", "Phạm Minh Tuấn"]
+    an = rows[2]
+    assert an[0] == 2 and an[2] == "15/03/1990" and an[4] == "079090012345"
+    assert an[5] == member_code(1001 + 2) and an[6] == vpoint_code(1001 + 2)
+    assert an[7] == "CĐCS Công ty May Tiên Sơn" and an[8] == "Đang sinh hoạt" and an[9] == "01/06/2015"
+    formula_row = next(r for r in sheet.iter_rows(min_row=2) if str(r[1].value).startswith("="))
+    assert formula_row[1].data_type == "s" and formula_row[10].data_type == "s"
+    assert formula_row[10].value == "+84912345678"
+    assert rows[6][4] == "123456789"
+
+
+def test_export_follows_the_filter(sessions, org, people):
+    with sessions() as session:
+        data = registry.export_xlsx(session, org.user(session, "admin"), "dang")
+        with pytest.raises(Forbidden):
+            registry.export_xlsx(session, org.user(session, "officer_g1"), unit_id=org.units["G2"])
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == ["Đặng Thị Đào", "Đặng Văn Hải"]
