@@ -52,4 +52,5 @@ def default_services() -> ServiceRegistry:
 
     registry = ServiceRegistry()
     register_members(registry)
+    __import__("engine.members.transfer_ops", fromlist=["register"]).register(registry)
     return registry
