@@ -30,6 +30,8 @@ COUNT_CAP = 10_000  # counts stop here: "hơn 10.000" instead of a COUNT(*) over
 MAX_PER_PAGE = 200
 STATUS_LABELS = {"active": "Đang sinh hoạt", "left": "Đã ra khỏi tổ chức công đoàn", "removed": "Đã bị xóa tên"}
 LEAVING_KINDS = {"left": "Ra khỏi tổ chức công đoàn", "removed": "Xóa tên đoàn viên"}
+EVENT_LABELS = {"registered": "Kết nạp / đăng ký đoàn viên", "transferred": "Chuyển sinh hoạt",
+                "updated": "Cập nhật thông tin", **LEAVING_KINDS}
 _SEPARATORS = re.compile(r"[\s.\-]")
 _VPOINT = re.compile(r"^VP(\d{1,%d})$" % SERIAL_DIGITS, re.IGNORECASE)
 
