@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 # Feature blueprints: each module defines ``bp``.
 BLUEPRINTS = ["web.auth", "web.inbox", "web.tasks", "web.instances", "web.processes",
-              "web.api", "web.openapi", "web.admin", "web.members"]
+              "web.api", "web.openapi", "web.admin", "web.members",
+              "web.targets"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

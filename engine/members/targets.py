@@ -254,3 +254,23 @@ def get_target(session: Session, user: Any, target_id: int) -> MemberTarget:
     if not in_scope(session, user, row.unit_id):
         raise Forbidden("Bạn không có quyền xem chỉ tiêu của đơn vị này")
     return row
+
+
+def progress_xlsx(rows: list[TargetProgress]) -> bytes:
+    """The progress rows as an Excel workbook (one row per unit and kind, one column per month)."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Chỉ tiêu"
+    sheet.append(["Mã đơn vị", "Tên đơn vị", "Năm", "Loại chỉ tiêu", "Chỉ tiêu", "Đã đạt", "Tỷ lệ (%)",
+                  *[f"T{m}" for m in range(1, 13)], "Hạn", "Quá hạn"])
+    for row in rows:
+        sheet.append([row.unit_code, row.unit_name, row.year, TARGET_KINDS.get(row.kind, row.kind), row.target,
+                      row.done, row.percent, *row.by_month, row.deadline.strftime("%d/%m/%Y"),
+                      "Có" if row.overdue else ""])
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
