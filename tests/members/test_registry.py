@@ -263,3 +263,14 @@ def test_export_follows_the_filter(sessions, org, people):
             registry.export_xlsx(session, org.user(session, "officer_g1"), unit_id=org.units["G2"])
     rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert [r[1] for r in rows[1:]] == ["Đặng Thị Đào", "Đặng Văn Hải"]
+
+
+def test_wide_scope_count_gives_the_same_results(sessions, org, people, monkeypatch):
+    """Above WIDE_SCOPE units the capped count steers the PostgreSQL planner away from the unit index; the
+    answer must not change."""
+    with sessions() as session:
+        printer = org.user(session, "printer_p2")
+        before = registry.search(session, printer, "van")
+        monkeypatch.setattr(registry, "WIDE_SCOPE", 0)
+        after = registry.search(session, printer, "van")
+        assert (names(after), after.total) == (names(before), before.total) == (["Hoàng Văn An", "Đặng Văn Hải"], 2)
