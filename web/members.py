@@ -7,6 +7,7 @@ session is rolled back (nothing is written) and the member page is shown again w
 from __future__ import annotations
 
 import mimetypes
+from io import BytesIO
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -41,8 +42,6 @@ def index():
 @bp.get("/export.xlsx")
 @login_required
 def export():
-    from io import BytesIO
-
     data = registry.export_xlsx(db.session, g.user, **_filter())
     return send_file(BytesIO(data), as_attachment=True, download_name="danh-sach-doan-vien.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
