@@ -6,7 +6,7 @@ and scripts all see one time.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
@@ -63,3 +63,8 @@ def install(clock: Clock) -> Clock:
 
 def now() -> datetime:
     return _current.now()
+
+
+def today() -> date:
+    """Today's date in Vietnam."""
+    return now().astimezone(VN_TZ).date()

@@ -112,6 +112,9 @@ class WorkflowHost:
         if not allowed:
             raise Forbidden("Bạn không có quyền khởi tạo quy trình này tại đơn vị đã chọn")
         clean = validate(self.forms.get(version.start_form), data or {}) if version.start_form else {}
+        if version.start_form:
+            self.services.check_form(version.start_form, ServiceContext(session, None, self.upload_dir, user.id),
+                                     {"subject_unit_id": unit.id}, clean)
         now = clock.now()
         instance = ProcessInstance(version_id=version.id, process_id=version.process_id, subject_unit_id=unit.id,
                                    started_by_id=user.id, status="running", created_at=now, updated_at=now,

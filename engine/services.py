@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engine.errors import PlatformError
@@ -42,22 +43,30 @@ current_context: contextvars.ContextVar[ServiceContext | None] = contextvars.Con
 
 def apart_writer(session: Session) -> Callable[[Callable[[Session], None]], bool]:
     """A writer that commits small updates (progress) on a second connection while the caller's
-    transaction is still open, so that another request sees them. On SQLite it only writes while the
-    caller's connection holds no write lock (else the two would wait on each other); it never raises."""
+    transaction is still open, so that another request sees them. Best effort, never raises: on SQLite it
+    writes only while the caller holds no write lock; on PostgreSQL a row the caller has locked makes the
+    write give up after a short lock timeout. After one failure it stops trying for this operation."""
+    state = {"off": False}
 
     def write(fn: Callable[[Session], None]) -> bool:
+        if state["off"]:
+            return False
         bind = session.get_bind()
         if bind.dialect.name == "sqlite" and session.in_transaction():
             raw = session.connection().connection.dbapi_connection
             if getattr(raw, "in_transaction", False):
+                state["off"] = True
                 return False
         try:
             with Session(bind=bind) as apart:
+                if bind.dialect.name == "postgresql":
+                    apart.execute(text("SET LOCAL lock_timeout = '100ms'"))
                 fn(apart)
                 apart.commit()
             return True
         except Exception:  # noqa: BLE001 - a progress write must never break the operation
-            log.warning("progress write skipped", exc_info=True)
+            log.info("progress write skipped", exc_info=True)
+            state["off"] = True
             return False
 
     return write

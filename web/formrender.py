@@ -18,6 +18,8 @@ from engine.clock import VN_TZ
 from engine.forms import Form
 
 SKIP = {"csrf_token", "action", "unit_id"}
+KEPT = "__kept"  # hidden inputs of an x-widget files field: references uploaded earlier
+MULTI = "__files"  # marker of an x-widget files field: the field is a list even when no file is chosen
 _ROW = re.compile(r"^([A-Za-z_][\w-]*)\[(\d{1,4})\]\[([A-Za-z_][\w-]*)\]$")
 
 
@@ -65,8 +67,16 @@ def parse_payload(form: MultiDict, files: MultiDict, upload_dir: str, max_bytes:
             rows.setdefault(name, {}).setdefault(index, {})[sub] = value
         elif "[" not in key:
             data[key] = value
+    for key in [k for k in form.keys() if k.endswith(KEPT)]:  # x-widget files: earlier uploads kept
+        data[key[: -len(KEPT)]] = [v for v in form.getlist(key) if uploads.parse_reference(v)]
+        del data[key]
+    for key in files.keys():
+        if f"{key}{KEPT}" in form or f"{key}{MULTI}" in form:  # x-widget files: a list of references
+            kept = data.get(key) if isinstance(data.get(key), list) else []
+            data[key] = kept + [uploads.store(upload_dir, key, f.filename, f.stream, max_bytes).reference
+                                for f in files.getlist(key) if isinstance(f, FileStorage) and f.filename]
     for key, storage in files.items(multi=False):
-        if not isinstance(storage, FileStorage) or not storage.filename:
+        if not isinstance(storage, FileStorage) or not storage.filename or isinstance(data.get(key), list):
             continue
         match = _ROW.match(key)
         stored = uploads.store(upload_dir, key, storage.filename, storage.stream, max_bytes)
@@ -79,7 +89,10 @@ def parse_payload(form: MultiDict, files: MultiDict, upload_dir: str, max_bytes:
         data[name] = [row for _, row in sorted(indexed.items())
                       if any(str(v).strip() for v in row.values())]
     for name in list(data):
-        if name.endswith("__present"):
+        if name.endswith(MULTI):
+            del data[name]
+            data.setdefault(name[: -len(MULTI)], [])
+        elif name.endswith("__present"):
             del data[name]
             data.setdefault(name[: -len("__present")], [])
     return data
@@ -90,7 +103,7 @@ def parse_payload(form: MultiDict, files: MultiDict, upload_dir: str, max_bytes:
 class Widget:
     name: str
     label: str
-    kind: str  # text textarea number integer date datetime select checkbox file table
+    kind: str  # text textarea number integer date datetime select checkbox file files table
     value: Any = None
     required: bool = False
     error: str | None = None
@@ -111,6 +124,8 @@ def _kind(spec: dict[str, Any]) -> str:
     if "enum" in spec:
         return "select"
     if kind == "array":
+        if spec.get("x-widget") == "files":
+            return "files"
         return "table" if spec.get("items", {}).get("type") == "object" else "text"
     if kind == "boolean":
         return "checkbox"
@@ -167,6 +182,11 @@ def _widget(name: str, spec: dict[str, Any], value: Any, required: bool, error: 
     if kind == "file":
         parsed = uploads.parse_reference(value)
         w.file_name = parsed[1] if parsed else None
+    if kind == "files":
+        refs = [v for v in value if uploads.parse_reference(v)] if isinstance(value, list) else []
+        w.rows = [[Widget(name=ref, label=uploads.parse_reference(ref)[1], kind="kept")] for ref in refs]
+        w.file_name = ", ".join(uploads.parse_reference(ref)[1] for ref in refs) or None
+        value = None
     w.value = _display(value if value is not None else spec.get("default"), kind)
     if kind == "date" and w.value:
         try:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePath
+from typing import Callable
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -103,6 +104,18 @@ def _fatal_for_bytes(data: bytes) -> str | None:
     return None
 
 
+def file_problem(data: bytes) -> str | None:
+    """A file-level problem (not an .xlsx, password-protected, damaged), checked before anything is stored."""
+    fatal = _fatal_for_bytes(data)
+    if fatal:
+        return fatal
+    try:
+        _open(data, read_only=True).close()
+    except Exception:  # noqa: BLE001 - any parse failure of a damaged file
+        return "Tệp Excel bị hỏng, không đọc được; hãy mở bằng Excel, lưu lại dạng .xlsx rồi tải lên lại."
+    return None
+
+
 def _pick_sheet(wb):  # noqa: ANN001, ANN202
     for ws in wb.worksheets:
         if vntext.fold(ws.title) == vntext.fold(SHEET_NAME):
@@ -114,8 +127,25 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet holds a formula (an ``<f>`` element), without parsing the workbook."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as stream:
+                    tail = b""
+                    while chunk := stream.read(1 << 20):
+                        block = tail + chunk
+                        if b"<f>" in block or b"<f " in block or b":f>" in block or b":f " in block:
+                            return True
+                        tail = block[-8:]
+    return False
+
+
 def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
-                   existing_ids: set[str] | frozenset[str] = frozenset(), today: date | None = None) -> Report:
+                   existing_ids: set[str] | frozenset[str] = frozenset(), today: date | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Report:
+    """Check every row and photo; ``progress(done_rows, total_rows)`` is called every 1,000 rows."""
     report = Report()
     report.fatal = _fatal_for_bytes(data)
     if report.fatal:
@@ -126,13 +156,15 @@ def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
         ws.reset_dimensions()
         values = [tuple(r) for r in ws.iter_rows(values_only=True)]
         report.sheet_name = ws.title
-        fwb = _open(data, read_only=True, data_only=False)
-        fws = fwb[ws.title]
-        fws.reset_dimensions()
-        formulas = {(c.row, c.column) for r in fws.iter_rows() for c in r
-                    if getattr(c, "data_type", None) == "f"}
+        formulas: set[tuple[int, int]] = set()
+        if _has_formulas(data):  # a second pass only for workbooks that hold formulas
+            fwb = _open(data, read_only=True, data_only=False)
+            fws = fwb[ws.title]
+            fws.reset_dimensions()
+            formulas = {(c.row, c.column) for r in fws.iter_rows() for c in r
+                        if getattr(c, "data_type", None) == "f"}
+            fwb.close()
         wb.close()
-        fwb.close()
     except Exception:  # noqa: BLE001 - any parse failure of a damaged file
         report.fatal = "Tệp Excel bị hỏng, không đọc được; hãy mở bằng Excel, lưu lại dạng .xlsx rồi tải lên lại."
         return report
@@ -141,7 +173,7 @@ def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
         return report
     if not _read_header(values, report):
         return report
-    _check_rows(values, formulas, report, today or date.today())
+    _check_rows(values, formulas, report, today or date.today(), progress)
     _check_duplicates(report, existing_ids)
     if photos is not None:
         _check_photos(photos, report)
@@ -195,9 +227,13 @@ def _text(value: object) -> str:
     return vntext.nfc(str(value))
 
 
-def _check_rows(values: list[tuple], formulas: set[tuple[int, int]], report: Report, today: date) -> None:
+def _check_rows(values: list[tuple], formulas: set[tuple[int, int]], report: Report, today: date,
+                progress: Callable[[int, int], None] | None = None) -> None:
+    total = len(values) - report.header_row
     for idx in range(report.header_row, len(values)):
         row_no = idx + 1
+        if progress is not None and (idx - report.header_row) % 1000 == 999:
+            progress(idx - report.header_row + 1, total)
         raw = {k: (values[idx][c - 1] if c - 1 < len(values[idx]) else None) for k, c in report.columns.items()}
         if all(_blank(v) for k, v in raw.items() if k != "stt"):
             continue
