@@ -51,13 +51,14 @@ def apart_writer(session: Session) -> Callable[[Callable[[Session], None]], bool
     def write(fn: Callable[[Session], None]) -> bool:
         if state["off"]:
             return False
-        bind = session.get_bind()
-        if bind.dialect.name == "sqlite" and session.in_transaction():
-            raw = session.connection().connection.dbapi_connection
-            if getattr(raw, "in_transaction", False):
-                state["off"] = True
-                return False
         try:
+            real = session.registry() if hasattr(session, "registry") else session  # a scoped_session
+            bind = real.get_bind()
+            if bind.dialect.name == "sqlite" and real.in_transaction():
+                raw = real.connection().connection.dbapi_connection
+                if getattr(raw, "in_transaction", False):
+                    state["off"] = True
+                    return False
             with Session(bind=bind) as apart:
                 if bind.dialect.name == "postgresql":
                     apart.execute(text("SET LOCAL lock_timeout = '100ms'"))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # Feature blueprints: each module defines ``bp``.
 BLUEPRINTS = ["web.auth", "web.inbox", "web.tasks", "web.instances", "web.processes",
-              "web.api", "web.openapi", "web.admin", "web.members",
+              "web.api", "web.openapi", "web.admin", "web.member_lists", "web.members",
               "web.targets"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -130,8 +130,13 @@ def _register_errors(app: Flask) -> None:
 
 def fmt_date(value: date | datetime | None, with_time: bool = True) -> str:
     """dd/mm/yyyy (HH:MM) in Asia/Ho_Chi_Minh."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # ISO text kept in JSON data
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         local = value.astimezone(VN_TZ) if value.tzinfo else value
         return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")

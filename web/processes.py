@@ -12,6 +12,9 @@ from web.context import host, login_required
 from web.extensions import db
 from web.formrender import form_errors, parse_payload, widgets
 
+# Processes whose own page says more than the generic instance page (endpoint taking instance_id).
+AFTER_START = {"member_registration": "member_lists.by_instance"}
+
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 
 
@@ -58,4 +61,4 @@ def start(process_id: str):
         return _render(process_id, data, exc.field_errors, unit_id, 422)
     db.session.commit()
     flash(_("Đã khởi tạo hồ sơ “%(title)s”", title=outcome.instance.title), "success")
-    return redirect(url_for("instances.show", instance_id=outcome.instance.id))
+    return redirect(url_for(AFTER_START.get(process_id, "instances.show"), instance_id=outcome.instance.id))

@@ -16,7 +16,7 @@ def _check_start(ctx: ServiceContext, task_data: dict[str, Any], clean: dict[str
 
 
 def _check_fix(ctx: ServiceContext, task_data: dict[str, Any], clean: dict[str, Any]) -> None:
-    if clean.get("action") == "resubmit":
+    if clean.get("next_step") == "resubmit":
         lists.check_files(ctx.upload_dir, clean.get("workbook"), clean.get("photos"))
 
 

@@ -78,7 +78,7 @@ def test_three_level_tree_errors_fixed_then_partly_approved(sessions, org, rt, f
         assert any("12345" in str(c.value) or "CCCD" in str(c.value) for r in errors.iter_rows() for c in r)
         fixed = submission(rt, rows)
         rt.host.complete(session, fix.id, org.user(session, "officer_g1"),
-                         {"action": "resubmit", "workbook": fixed["workbook"], "photos": fixed["photos"]})
+                         {"next_step": "resubmit", "workbook": fixed["workbook"], "photos": fixed["photos"]})
         session.commit()
     with sessions() as session:
         member_list = session.scalar(select(MemberList).where(MemberList.instance_id == instance_id))
@@ -151,7 +151,7 @@ def test_two_level_tree_return_then_approve_all(sessions, org, rt, frozen_clock,
         assert any("Thiếu ảnh rõ mặt" in m for m in messages(session, org.users[officer]))
         fix = open_task(session, instance_id, "fix")
         again = submission(rt, good_rows())
-        rt.host.complete(session, fix.id, org.user(session, officer), {"action": "resubmit", **{
+        rt.host.complete(session, fix.id, org.user(session, officer), {"next_step": "resubmit", **{
             k: again[k] for k in ("workbook", "photos")}})
         session.commit()
     with sessions() as session:
@@ -177,7 +177,7 @@ def test_duplicates_against_the_registry_and_withdrawal(sessions, org, rt, froze
         assert member_list.status == "invalid"
         assert any("đã là đoàn viên" in p["message_vi"] for p in __import__("json").loads(member_list.problems_json))
         fix = open_task(session, second, "fix")
-        rt.host.complete(session, fix.id, org.user(session, "officer_g2"), {"action": "withdraw"})
+        rt.host.complete(session, fix.id, org.user(session, "officer_g2"), {"next_step": "withdraw"})
         session.commit()
         assert session.get(ProcessInstance, second).status == "completed"
         member_list = session.get(MemberList, member_list.id)
