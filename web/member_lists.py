@@ -67,6 +67,13 @@ def file(list_id: int, kind: str):
 @bp.route("/<int:list_id>/photos/<int:entry_id>")
 @login_required
 def photo(list_id: int, entry_id: int):
-    path = list_views.entry_photo(db.session, g.user, list_id, entry_id, _upload_dir())
-    head = path.open("rb").read(4)
-    return send_file(path, mimetype="image/png" if head.startswith(b"\x89PNG") else "image/jpeg", max_age=3600)
+    content = list_views.entry_photo(db.session, g.user, list_id, entry_id, _upload_dir())
+    return send_file(io.BytesIO(content), mimetype="image/png" if content.startswith(b"\x89PNG") else "image/jpeg",
+                     max_age=3600)
+
+
+@bp.route("/<int:list_id>/warnings.xlsx")
+@login_required
+def warnings(list_id: int):
+    name, content = list_views.annotated(db.session, g.user, list_id, _upload_dir())
+    return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True, download_name=name)

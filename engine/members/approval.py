@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine import audit, clock, vntext
 from engine.errors import Conflict, NotFound
 from engine.membercodes import member_code, vpoint_code
-from engine.members.lists import _store
+from engine.members.lists import _store, collect_photos
 from engine.members.models import CodeCounter, Member, MemberEvent, MemberList, MemberListEntry
 from engine.services import ServiceContext
 
@@ -66,6 +66,9 @@ def approve(ctx: ServiceContext, list_id: int, rejections: list[dict[str, Any]] 
                                    .where(MemberListEntry.list_id == list_id, MemberListEntry.decision == "pending")
                                    .order_by(MemberListEntry.row_no)))
     approved = [row for row in pending if row.id_number not in reasons]
+    photos = collect_photos(ctx.upload_dir, member_list) if member_list.photo_refs else {}
+    photo_refs = {row.id_number: _store(ctx.upload_dir, row.data["anh"], photos[row.data["anh"]])
+                  for row in approved if row.data.get("anh") in photos}
     serials = allocate_serials(session, len(approved))
     members = []
     for serial, row in zip(serials, approved, strict=True):
@@ -79,7 +82,7 @@ def approve(ctx: ServiceContext, list_id: int, rejections: list[dict[str, Any]] 
             "education": d.get("hoc_van") or "", "qualification": d.get("chuyen_mon") or "",
             "politics": d.get("ly_luan_ct") or "", "occupation": d.get("nghe_nghiep") or "",
             "joined_on": _date(d.get("ngay_vao_cd")), "phone": d.get("dien_thoai") or "",
-            "email": d.get("email") or "", "note": d.get("ghi_chu") or "", "photo_ref": d.get("photo_ref"),
+            "email": d.get("email") or "", "note": d.get("ghi_chu") or "", "photo_ref": photo_refs.get(row.id_number),
             "status": "active", "list_id": list_id, "approved_at": now, "approved_by_id": ctx.actor_id,
             "updated_at": now,
         })

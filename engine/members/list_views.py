@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, joinedload
 from engine.accounts import scope_unit_ids
 from engine.errors import NotFound
 from engine.humantasks import Page, eligible
-from engine.members.lists import entries, get_list, list_for_instance, problems, upload_path
+from engine.members.lists import (annotated_workbook, entries, find_photo, get_list, list_for_instance, problems,
+                                  upload_path)
 from engine.members.models import Member, MemberList, MemberListEntry
 from engine.members.workbook import Problem
 from engine.models import HumanTask, User
@@ -109,9 +110,25 @@ def list_file(session: Session, user: User, list_id: int, kind: str, upload_dir:
     return name, path
 
 
-def entry_photo(session: Session, user: User, list_id: int, entry_id: int, upload_dir: Path) -> Path:
+def entry_photo(session: Session, user: User, list_id: int, entry_id: int, upload_dir: Path) -> bytes:
+    """A row's photo: the member's stored photo once approved, else read from the uploaded files."""
     member_list = get_list(session, user, list_id)
     entry = session.get(MemberListEntry, entry_id)
-    if entry is None or entry.list_id != member_list.id or not entry.data.get("photo_ref"):
+    if entry is None or entry.list_id != member_list.id:
         raise NotFound("Không có ảnh", entry_id=entry_id)
-    return upload_path(upload_dir, entry.data["photo_ref"])[1]
+    member = session.get(Member, entry.member_id) if entry.member_id else None
+    if member is not None and member.photo_ref:
+        return upload_path(upload_dir, member.photo_ref)[1].read_bytes()
+    content = find_photo(upload_dir, member_list, entry.data.get("anh") or "") if entry.data.get("anh") else None
+    if not content:
+        raise NotFound("Không có ảnh", entry_id=entry_id)
+    return content
+
+
+def annotated(session: Session, user: User, list_id: int, upload_dir: Path) -> tuple[str, bytes]:
+    """The uploaded workbook with its warnings marked, for a list that has warnings but no error file."""
+    member_list = get_list(session, user, list_id)
+    if not member_list.problems_json or member_list.problems_json == "[]":
+        raise NotFound("Danh sách không có lỗi hay cảnh báo", list_id=list_id)
+    return (f"danh_sach_canh_bao_{member_list.unit.code.replace('.', '_')}_{member_list.id}.xlsx",
+            annotated_workbook(upload_dir, member_list))

@@ -2,7 +2,7 @@
 
 The process calls these through service tasks (engine/members/operations.py). Files are upload
 references (``upload:<id>/<name>``) under the host's upload folder; generated files (the error workbook,
-photos of valid rows) are stored there as new uploads and referenced from the list.
+approved members' photos) are stored there as new uploads and referenced from the list or the member.
 """
 from __future__ import annotations
 
@@ -144,15 +144,12 @@ def validate(ctx: ServiceContext, list_id: int, today: date | None = None) -> di
     result: dict[str, Any] = {"ok": report.ok, "rows": len(report.rows), "errors": member_list.error_count,
                               "warnings": member_list.warning_count, "error_file": None}
     if report.ok:
-        _stage(ctx, member_list, report, photos)
+        _stage(ctx, member_list, report)
         member_list.status, member_list.progress_note = "in_review", "Hợp lệ, đang chờ cấp trên duyệt"
     else:
         member_list.error_ref = _store(ctx.upload_dir, "danh_sach_loi.xlsx", error_workbook(data, report))
         member_list.status, member_list.progress_note = "invalid", "Có lỗi, cần sửa và gửi lại"
         result["error_file"] = member_list.error_ref
-    if report.problems:  # the annotated workbook helps with warnings too
-        result["error_file"] = member_list.error_ref = member_list.error_ref or _store(
-            ctx.upload_dir, "danh_sach_canh_bao.xlsx", error_workbook(data, report))
     audit.record(session, "member_list_validated", ctx.actor_id, member_list.instance_id, "member_list",
                  member_list.id, ok=report.ok, rows=len(report.rows), errors=member_list.error_count,
                  warnings=member_list.warning_count, fatal=report.fatal)
@@ -193,7 +190,9 @@ def _check_registry(session: Session, member_list: MemberList, report: Report) -
     report.problems.sort(key=lambda p: (p.row or 0, report.columns.get(p.column_key or "", 99)))
 
 
-def _stage(ctx: ServiceContext, member_list: MemberList, report: Report, photos: dict[str, bytes]) -> None:
+def _stage(ctx: ServiceContext, member_list: MemberList, report: Report) -> None:
+    """The valid rows, kept for the review. Photos stay in the uploaded files until approval (see
+    ``approval.approve``), so that a refused person's photo is never copied."""
     warnings: dict[int, list[str]] = {}
     for p in report.warnings:
         if p.row:
@@ -201,13 +200,31 @@ def _stage(ctx: ServiceContext, member_list: MemberList, report: Report, photos:
     rows = []
     for m in report.rows:
         data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(m).items() if k != "row"}
-        if m.anh and m.anh in photos:
-            data["photo_ref"] = _store(ctx.upload_dir, m.anh, photos[m.anh])
         rows.append({"list_id": member_list.id, "row_no": m.row, "id_number": m.so_dinh_danh,
                      "full_name": m.ho_ten, "data": data, "warnings": warnings.get(m.row, []),
                      "decision": "pending"})
     for start in range(0, len(rows), 2000):
         ctx.session.execute(insert(MemberListEntry), rows[start:start + 2000])
+
+
+def collect_photos(upload_dir: Path, member_list: MemberList) -> dict[str, bytes]:
+    """The list's photos by file name, read again from its uploaded files."""
+    return photo_files.collect([upload_path(upload_dir, ref, photo_files.FIELD)
+                                for ref in member_list.photo_refs or []])
+
+
+def find_photo(upload_dir: Path, member_list: MemberList, name: str) -> bytes | None:
+    return photo_files.find([upload_path(upload_dir, ref, photo_files.FIELD) for ref in member_list.photo_refs or []],
+                            name)
+
+
+def annotated_workbook(upload_dir: Path, member_list: MemberList) -> bytes:
+    """The uploaded workbook with the list's problems marked (built on demand for warnings-only lists)."""
+    data = upload_path(upload_dir, member_list.workbook_ref or "")[1].read_bytes()
+    report = Report(problems=problems(member_list), fatal=member_list.fatal)
+    probe = check_workbook(data, None)  # the header position and columns of this upload
+    report.sheet_name, report.columns, report.header_row = probe.sheet_name, probe.columns, probe.header_row
+    return error_workbook(data, report)
 
 
 def entries(session: Session, member_list: MemberList) -> list[MemberListEntry]:

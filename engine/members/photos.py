@@ -91,3 +91,22 @@ def collect(files: list[tuple[str, Path]]) -> dict[str, bytes]:
                 raise _refuse(f"Ảnh {name} được tải lên hai lần.")
             photos[name] = content
     return photos
+
+
+def find(files: list[tuple[str, Path]], name: str) -> bytes | None:
+    """One photo by file name (case-insensitive) without reading the others: for showing a row's photo."""
+    wanted = name.lower()
+    for display_name, path in files:
+        if display_name.lower().endswith(".zip"):
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    for info in archive.infolist():
+                        if PurePosixPath(info.filename.replace("\\", "/")).name.lower() == wanted \
+                                and not info.is_dir() and ".." not in info.filename:
+                            return _read_bounded(archive, info, MAX_PHOTO_BYTES)
+            except (zipfile.BadZipFile, OSError):
+                continue
+        elif PurePosixPath(display_name.replace("\\", "/")).name.lower() == wanted:
+            with path.open("rb") as fh:
+                return fh.read(MAX_PHOTO_BYTES + 1)
+    return None

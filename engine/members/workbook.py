@@ -419,8 +419,9 @@ def _check_photos(photos: dict[str, bytes], report: Report) -> None:
             add(f"dung lượng {len(content) / 1024 / 1024:.1f} MB vượt quá 1 MB.", row=row)
             continue
         try:
-            Image.open(io.BytesIO(content)).verify()
-            width, height = Image.open(io.BytesIO(content)).size
+            image = Image.open(io.BytesIO(content))
+            width, height = image.size  # read from the header, before verify() consumes the image
+            image.verify()
         except Exception:  # noqa: BLE001 - anything Pillow cannot decode
             add("không phải là tệp ảnh hợp lệ.", row=row)
             continue
