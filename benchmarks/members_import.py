@@ -69,8 +69,10 @@ def make_rows(n: int, seed: int = 7) -> list[list[Any]]:
 
 
 def make_workbook(rows: list[list[Any]]) -> bytes:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(SHEET_NAME)
+    """Saved like Excel saves (shared strings), not openpyxl's write-only inline strings."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_NAME
     ws.append([h for _, h in COLUMNS])
     for row in rows:
         ws.append(row)

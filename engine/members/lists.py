@@ -199,7 +199,7 @@ def _stage(ctx: ServiceContext, member_list: MemberList, report: Report) -> None
             warnings.setdefault(p.row, []).append(p.message_vi)
     rows = []
     for m in report.rows:
-        data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(m).items() if k != "row"}
+        data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(m).items() if k != "row"}
         rows.append({"list_id": member_list.id, "row_no": m.row, "id_number": m.so_dinh_danh,
                      "full_name": m.ho_ten, "data": data, "warnings": warnings.get(m.row, []),
                      "decision": "pending"})

@@ -3,6 +3,7 @@ spelling ('kinh' → 'Kinh', 'Khmer' → 'Khơ-me', 'dai hoc' → 'Đại học'
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from engine.vntext import fold
 
@@ -72,6 +73,17 @@ _INDEXES = {
 
 def canonical(list_key: str, value: object) -> str | None:
     """The canonical spelling of ``value`` in the list ``list_key`` ('dan_toc', …), or None."""
+    if isinstance(value, str):  # a list repeats a handful of spellings thousands of times
+        return _canonical_text(list_key, value)
+    return _canonical(list_key, value)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_text(list_key: str, value: str) -> str | None:
+    return _canonical(list_key, value)
+
+
+def _canonical(list_key: str, value: object) -> str | None:
     key = match_key(value)
     if list_key == "hoc_van" and re.fullmatch(r"(lop)?\d{1,2}", key):
         key = re.sub(r"\D", "", key) + "/12"

@@ -20,7 +20,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.datetime import from_excel
 
 from engine import idnumbers, vntext
-from engine.members import reference
+from engine.members import reference, xlsxread
 from engine.members.template import COLUMNS, EXAMPLE_STT, HEADER_KEYS, HEADERS, REQUIRED, SHEET_NAME, header_key
 
 MAX_PHOTO_BYTES = 1024 * 1024
@@ -142,6 +142,32 @@ def _has_formulas(data: bytes) -> bool:
     return False
 
 
+def _sheet_index(titles: list[str]) -> int:
+    return next((i for i, t in enumerate(titles) if vntext.fold(t) == vntext.fold(SHEET_NAME)), 0)
+
+
+def _read_values(data: bytes) -> tuple[list[tuple], set[tuple[int, int]], str]:
+    """(rows of values, formula cell positions, sheet title): the fast reader, else openpyxl."""
+    try:
+        sheet = xlsxread.read_sheet(data, _sheet_index)
+        return sheet.rows, sheet.formulas, sheet.title
+    except xlsxread.UnsupportedWorkbook:
+        pass
+    wb = _open(data, read_only=True, data_only=True)
+    ws = _pick_sheet(wb)
+    ws.reset_dimensions()
+    values = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    formulas: set[tuple[int, int]] = set()
+    if _has_formulas(data):  # a second pass only for workbooks that hold formulas
+        fwb = _open(data, read_only=True, data_only=False)
+        fws = fwb[ws.title]
+        fws.reset_dimensions()
+        formulas = {(c.row, c.column) for r in fws.iter_rows() for c in r if getattr(c, "data_type", None) == "f"}
+        fwb.close()
+    wb.close()
+    return values, formulas, ws.title
+
+
 def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
                    existing_ids: set[str] | frozenset[str] = frozenset(), today: date | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Report:
@@ -151,25 +177,12 @@ def check_workbook(data: bytes, photos: dict[str, bytes] | None = None,
     if report.fatal:
         return report
     try:
-        wb = _open(data, read_only=True, data_only=True)
-        ws = _pick_sheet(wb)
-        ws.reset_dimensions()
-        values = [tuple(r) for r in ws.iter_rows(values_only=True)]
-        report.sheet_name = ws.title
-        formulas: set[tuple[int, int]] = set()
-        if _has_formulas(data):  # a second pass only for workbooks that hold formulas
-            fwb = _open(data, read_only=True, data_only=False)
-            fws = fwb[ws.title]
-            fws.reset_dimensions()
-            formulas = {(c.row, c.column) for r in fws.iter_rows() for c in r
-                        if getattr(c, "data_type", None) == "f"}
-            fwb.close()
-        wb.close()
+        values, formulas, report.sheet_name = _read_values(data)
     except Exception:  # noqa: BLE001 - any parse failure of a damaged file
         report.fatal = "Tệp Excel bị hỏng, không đọc được; hãy mở bằng Excel, lưu lại dạng .xlsx rồi tải lên lại."
         return report
     if not any(not _blank(v) for r in values for v in r):
-        report.fatal = f"Trang \"{ws.title}\" không có dữ liệu."
+        report.fatal = f"Trang \"{report.sheet_name}\" không có dữ liệu."
         return report
     if not _read_header(values, report):
         return report
