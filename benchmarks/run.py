@@ -355,9 +355,22 @@ def bench_inbox_query(n_tasks: int, n_units: int, iterations: int, target_p95_ms
 
 
 # --------------------------------------------------------------------------- main
+def _module_bench(module: str) -> Callable[[argparse.Namespace], list[dict[str, Any]]]:
+    """A benchmark living in its own module of this folder, exposing ``run(quick) -> list[dict]``."""
+
+    def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+        import importlib
+
+        return importlib.import_module(f"benchmarks.{module}").run(quick=args.quick)
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "complete_task": lambda a: bench_complete_task(a.n, a.rounds, target=3.0),
     "inbox_query": lambda a: bench_inbox_query(a.tasks, a.units, a.iterations, target_p95_ms=20.0),
+    "member_import": _module_bench("members_import"),
+    "member_search": _module_bench("members_search"),
 }
 
 
