@@ -36,6 +36,10 @@ DEMO_USERS = [
 ]
 
 
+# Approved demo members (unit code, how many, random seed); 102.08.01.001 is left for trying registration.
+DEMO_MEMBERS = [("102.08.01.002", 25, 11), ("102.08.02.001", 15, 12), ("102.08.003", 20, 13)]
+
+
 @dataclass
 class SeedReport:
     units_added: int
@@ -57,4 +61,8 @@ def seed(session: Session, password: str = DEMO_PASSWORD) -> SeedReport:
             users.append(username)
         for role, code in roles:
             accounts.grant_role(session, user, unit_by_code(session, code), role)
+    from engine.members.samples import seed_members
+
+    for code, count, seed_no in DEMO_MEMBERS:
+        seed_members(session, code, count, seed_no)
     return SeedReport(added, users)

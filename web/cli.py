@@ -1,4 +1,4 @@
-"""Flask CLI commands: seed-demo, deploy, create-admin."""
+"""Flask CLI commands: seed-demo, member-samples, deploy, create-admin."""
 from __future__ import annotations
 
 import click
@@ -25,6 +25,25 @@ def init_app(app: Flask) -> None:
         for username, full_name, is_admin, roles in demo.DEMO_USERS:
             what = "quản trị" if is_admin else ", ".join(f"{r}@{c}" for r, c in roles)
             click.echo(f"  {username:12} {full_name:22} {what}")
+
+    @app.cli.command("member-samples")
+    @click.argument("outdir", type=click.Path(file_okay=False))
+    @click.option("--count", default=30, show_default=True)
+    def member_samples(outdir: str, count: int) -> None:
+        """Write a filled member list with typical mistakes, the corrected list and the 2x3 photos (.zip)."""
+        from pathlib import Path
+
+        from engine.members.samples import sample_files
+
+        files = sample_files(count)
+        folder = Path(outdir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "danh_sach_co_loi.xlsx").write_bytes(files.with_mistakes)
+        (folder / "danh_sach_da_sua.xlsx").write_bytes(files.corrected)
+        (folder / "anh_2x3.zip").write_bytes(files.photos_zip)
+        click.echo(f"Đã ghi 3 tệp vào {folder}: danh_sach_co_loi.xlsx, danh_sach_da_sua.xlsx, anh_2x3.zip")
+        for mistake in files.mistakes:
+            click.echo(f"  lỗi cố ý: {mistake}")
 
     @app.cli.command("deploy")
     def deploy() -> None:
