@@ -204,3 +204,4 @@ class Notification(Base):
 
 # Member tables live in their own module; importing them here registers them on Base.metadata.
 import engine.members.models  # noqa: E402,F401
+import engine.cards.models  # noqa: E402,F401
