@@ -273,3 +273,17 @@ def test_overdue_review_reminds_the_reviewer_and_the_task_stays_open(sessions, r
     assert ready_names(workflow) == ["send_review"]
     act(sessions, runtime, org, instance_id, "reviewer_d1", "send_review", APPROVE)
     assert_round_trip(sessions, instance_id, "running")
+
+
+def test_a_merged_receiving_union_is_refused(sessions, runtime, world):
+    from engine.orgtree import merge_units
+
+    org = world
+    with sessions() as session:
+        merge_units(session, org.unit(session, "G3"), org.unit(session, "G2"))
+        session.commit()
+    instance_id = start(sessions, runtime, org, to="G3")
+    with sessions() as session:
+        assert transfers(session) == []
+        assert "đã hợp nhất hoặc giải thể" in messages(session, org, "officer_g1")[-1]
+    assert_round_trip(sessions, instance_id)
