@@ -48,9 +48,11 @@ def build_runtime(processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_D
 
 def default_services() -> ServiceRegistry:
     """The registry with every domain operation of the platform."""
+    from engine.cards.operations import register as register_cards
     from engine.members.operations import register as register_members
+    from engine.members.transfer_ops import register as register_transfers
 
     registry = ServiceRegistry()
-    register_members(registry)
-    __import__("engine.members.transfer_ops", fromlist=["register"]).register(registry)
+    for register in (register_members, register_transfers, register_cards):
+        register(registry)
     return registry

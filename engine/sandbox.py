@@ -177,7 +177,7 @@ class HostScriptEngine(PythonScriptEngine):
         if self.services is None:
             raise WorkflowTaskException("Không có thao tác hệ thống nào được cấu hình", task=task)
         try:
-            return self.services.call(kwargs["operation_name"], kwargs.get("operation_params") or {})
+            return self.services.call(kwargs["operation_name"], kwargs.get("operation_params") or {}, task.data)
         except ScriptTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure puts the instance in the error state

@@ -30,6 +30,7 @@ class ServiceContext:
     actor_id: int | None = None
     # Runs fn(session) in its own short transaction (progress bars); best effort, see apart_writer.
     apart: Callable[[Callable[[Session], None]], bool] = field(default=lambda fn: False)
+    task_data: dict[str, Any] | None = None  # the calling service task's data (read-only use)
 
 
 Operation = Callable[..., Any]
@@ -97,7 +98,7 @@ class ServiceRegistry:
     def names(self) -> frozenset[str]:
         return frozenset(self.operations)
 
-    def call(self, name: str, params: dict[str, Any]) -> str:
+    def call(self, name: str, params: dict[str, Any], task_data: dict[str, Any] | None = None) -> str:
         """Run an operation in the current context; returns its result as JSON (what SpiffWorkflow expects)."""
         fn = self.operations.get(name)
         if fn is None:
@@ -106,6 +107,7 @@ class ServiceRegistry:
         if ctx is None:
             raise ServiceError(f"Thao tác '{name}' chỉ chạy được trong một quy trình")
         values = {key: spec["value"] if isinstance(spec, dict) else spec for key, spec in params.items()}
+        ctx.task_data = task_data
         try:
             result = fn(ctx, **values)
         except PlatformError as exc:  # a domain refusal: keep the Vietnamese message

@@ -104,7 +104,7 @@ def test_register_fix_review_and_download(app, client, login):
     with app.app_context():
         from web.extensions import db
 
-        assert sorted(codes) == sorted(db.session.scalars(select(Member.member_code)))
+        assert sorted(codes) == sorted(db.session.scalars(select(Member.member_code).where(Member.list_id == list_id)))
         assert len(codes) == 4
 
     login(client, "intinh")  # the province sees the new members
