@@ -1,7 +1,7 @@
 """Original artwork for the card, drawn here as SVG (no third-party or official logo is reproduced).
 
 * ``EMBLEM_SVG``: a round badge: red disc with a gold rim, a gold cogwheel (work), a white field with
-  a gold five-pointed star above an open blue book (learning), and two gold laurel arcs.
+  a gold five-pointed star above an open blue book (learning), and gold laurel leaves along the lower rim.
 * ``SILHOUETTE_SVG``: the 2x3 photo placeholder (grey head and shoulders).
 * ``data_uri(svg)``: an SVG as a ``data:`` URI for an <img> (WeasyPrint parses one URI once per render).
 """
@@ -38,29 +38,31 @@ def _cog(cx: float, cy: float, outer: float, inner: float, teeth: int) -> str:
     return " ".join(points)
 
 
-def _laurel(side: int) -> str:
-    """Leaves along an arc on the left (side=-1) or right (side=1) of the lower half."""
+def _laurels() -> str:
+    """Ten leaves along the lower rim, five a side, as one path (one SVG node to draw per card)."""
     leaves = []
-    for k in range(5):
-        angle = math.radians(100 + k * 16) if side < 0 else math.radians(80 - k * 16)
-        x, y = 50 + 44 * math.cos(angle), 50 + 44 * math.sin(angle)
-        tilt = math.degrees(angle) + (60 if side < 0 else -60)
-        leaves.append(
-            f'<ellipse cx="{x:.2f}" cy="{y:.2f}" rx="4.2" ry="1.8" transform="rotate({tilt:.1f} {x:.2f} {y:.2f})"/>'
-        )
+    for side in (-1, 1):
+        for k in range(5):
+            angle = math.radians(100 + k * 16) if side < 0 else math.radians(80 - k * 16)
+            x, y = 50 + 44 * math.cos(angle), 50 + 44 * math.sin(angle)
+            tilt = angle + math.radians(60 if side < 0 else -60)
+            dx, dy = 4.2 * math.cos(tilt), 4.2 * math.sin(tilt)  # half the leaf's length
+            nx, ny = -1.8 * math.sin(tilt) * 2, 1.8 * math.cos(tilt) * 2  # control points across it
+            leaves.append(
+                f"M{x - dx:.2f} {y - dy:.2f}Q{x + nx:.2f} {y + ny:.2f} {x + dx:.2f} {y + dy:.2f}"
+                f"Q{x - nx:.2f} {y - ny:.2f} {x - dx:.2f} {y - dy:.2f}Z"
+            )
     return "".join(leaves)
 
 
 EMBLEM_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100" width="100" height="100">'
     f'<circle cx="50" cy="50" r="48" fill="{RED}" stroke="{GOLD}" stroke-width="3"/>'
-    f'<g fill="{GOLD}">{_laurel(-1)}{_laurel(1)}</g>'
+    f'<path d="{_laurels()}" fill="{GOLD}"/>'
     f'<polygon points="{_cog(50, 46, 33, 27, 14)}" fill="{GOLD}"/>'
     '<circle cx="50" cy="46" r="23" fill="#fff"/>'
     f'<polygon points="{_star(50, 37, 11, 4.4)}" fill="{RED}"/>'
-    f'<path d="M29 52 Q39 47 49 52 L49 64 Q39 59 29 64 Z" fill="{BLUE}"/>'
-    f'<path d="M51 52 Q61 47 71 52 L71 64 Q61 59 51 64 Z" fill="{BLUE}"/>'
-    '<path d="M50 52 L50 65" stroke="#fff" stroke-width="1.2"/>'
+    f'<path d="M29 52Q39 47 49.4 52L49.4 64Q39 59 29 64ZM50.6 52Q61 47 71 52L71 64Q61 59 50.6 64Z" fill="{BLUE}"/>'
     "</svg>"
 )
 

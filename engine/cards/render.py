@@ -16,10 +16,13 @@ from __future__ import annotations
 import base64
 import html
 import io
+import logging
 import math
 import multiprocessing
+import os
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -55,6 +58,7 @@ EMPTY_URI = emblem.data_uri('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 
 LINKED_MARK = '<div class="linked">THẺ LIÊN KẾT</div>'
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -275,8 +279,14 @@ def render_batch(
     cards: Sequence[CardData], progress: Progress | None = None, chunk_sheets: int = 10
 ) -> BatchResult:
     """All cards on A4 sheets, in this process. Chunks of ``chunk_sheets`` sheets are laid out one HTML
-    document each (for progress) and written as one PDF."""
-    prepared, skipped, warnings = prepare(cards)
+    document each (progress after each; smaller documents also lay out faster) and written as one PDF."""
+    return _render_here(*prepare(cards), progress, chunk_sheets)
+
+
+def _render_here(
+    prepared: list[_Prepared], skipped: list[CardIssue], warnings: list[CardIssue],
+    progress: Progress | None, chunk_sheets: int,
+) -> BatchResult:
     total = len(prepared)
     if progress:
         progress(0, total)
@@ -291,7 +301,7 @@ def render_batch(
             progress(done, total)
     pages = [page for document in documents for page in document.pages]
     combined = documents[0] if len(documents) == 1 else documents[0].copy(pages)
-    pdf = combined.write_pdf()
+    pdf = combined.write_pdf()  # the other documents stay referenced (their fonts) until written
     if progress:
         progress(total, total)
     return BatchResult(pdf, len(pages), total, skipped, warnings)
@@ -327,26 +337,47 @@ def render_batch_parallel(
     workers: int = 2,
     chunk_sheets: int | None = None,
     progress: Progress | None = None,
+    start_method: str | None = None,
 ) -> BatchResult:
     """``render_batch`` with chunks of sheets rendered in ``workers`` processes and merged in order.
 
-    Falls back to one process when there is a single chunk, one worker, or no PDF merger (pypdf)."""
+    Falls back to this process when there is one chunk, one worker or CPU, no PDF merger (pypdf), or the
+    pool fails. Workers start from a fork server that has WeasyPrint loaded (safe in a threaded caller such
+    as the scheduler worker; the calling script needs the ``if __name__ == "__main__"`` guard);
+    ``start_method`` may say "fork" or "spawn" instead."""
     prepared, skipped, warnings = prepare(cards)
     total = len(prepared)
     sheets = math.ceil(total / PER_SHEET)
     if chunk_sheets is None:  # ~4 chunks per worker: balanced, and a progress step every few seconds
         chunk_sheets = max(2, math.ceil(sheets / (max(1, workers) * 4)))
     chunks = _chunks(prepared, chunk_sheets)
-    if workers <= 1 or len(chunks) <= 1 or not merge_available():
-        result = render_batch(cards, progress=progress, chunk_sheets=chunk_sheets)
-        return result
+    workers = min(workers, len(chunks), os.cpu_count() or 1)
+    if workers <= 1 or not merge_available():
+        return _render_here(prepared, skipped, warnings, progress, chunk_sheets)
     if progress:
         progress(0, total)
+    try:
+        parts = _render_in_pool(chunks, workers, start_method, progress, total)
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        log.warning("card rendering pool failed (%s); rendering in this process", exc)
+        return _render_here(prepared, skipped, warnings, progress, chunk_sheets)
+    pdf = _merge([pdf for pdf, _ in parts])
+    if progress:
+        progress(total, total)
+    return BatchResult(pdf, sum(n for _, n in parts), total, skipped, warnings, workers=workers)
+
+
+def _render_in_pool(
+    chunks: list[list[_Prepared]], workers: int, start_method: str | None, progress: Progress | None, total: int
+) -> list[tuple[bytes, int]]:
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    results: list[tuple[bytes, int] | None] = [None] * len(chunks)
+    method = start_method or ("forkserver" if "forkserver" in methods else None)
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload([__name__])
+    results: dict[int, tuple[bytes, int]] = {}
     done = 0
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending = {pool.submit(_render_chunk, sheets_html(chunk)): k for k, chunk in enumerate(chunks)}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -356,11 +387,7 @@ def render_batch_parallel(
                 done += len(chunks[k])
                 if progress and done < total:
                     progress(done, total)
-    parts = [r for r in results if r is not None]
-    pdf = _merge([pdf for pdf, _ in parts])
-    if progress:
-        progress(total, total)
-    return BatchResult(pdf, sum(n for _, n in parts), total, skipped, warnings, workers=min(workers, len(chunks)))
+    return [results[k] for k in range(len(chunks))]
 
 
 def preview_html(card: CardData) -> tuple[str, list[CardIssue]]:
