@@ -121,6 +121,7 @@ class FeeLedger:
     unit_id: int | None = None
     batch_id: int | None = None
     year: int | None = None
+    units: list[tuple[int, str, str]] = field(default_factory=list)  # (id, code, name) to filter by
 
     @property
     def truncated(self) -> bool:
@@ -159,10 +160,15 @@ def fee_ledger(session: Session, user: User, unit_id: int | None = None, batch_i
     """The fee entries in scope (first ``limit`` rows) and the totals by payer over all of them."""
     conditions = _ledger_filter(session, user, unit_id, batch_id, year)
     totals = session.execute(select(FeeEntry.payer, func.count(), func.coalesce(func.sum(FeeEntry.amount), 0))
-                             .where(*conditions).group_by(FeeEntry.payer)).tuples().all()
-    rows = [FeeRow(*row) for row in session.execute(_ledger_rows(conditions).limit(limit)).tuples()]
+                             .where(*conditions).group_by(FeeEntry.payer)).all()
+    rows = [FeeRow(*row) for row in session.execute(_ledger_rows(conditions).limit(limit))]
+    charged = select(FeeEntry.unit_id).distinct()
+    if scope_unit_ids(session, user) is not None:
+        charged = charged.where(*_ledger_filter(session, user, None, None, None))
+    units = list(session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(charged))
+                                 .order_by(OrgUnit.code)))
     return FeeLedger(rows, sum(n for _, n, _ in totals), sum(int(a) for _, _, a in totals),
-                     {p: int(a) for p, _, a in totals}, {p: n for p, n, _ in totals}, unit_id, batch_id, year)
+                     {p: int(a) for p, _, a in totals}, {p: n for p, n, _ in totals}, unit_id, batch_id, year, units)
 
 
 FEE_HEADERS = ("STT", "Ngày ghi", "Mã đơn vị", "Đơn vị", "Mã đoàn viên", "Họ và tên", "Khoản", "Người trả",
@@ -176,7 +182,7 @@ def fee_ledger_xlsx(session: Session, user: User, unit_id: int | None = None, ba
     wb = Workbook(write_only=True)
     ws = _sheet(wb, "Sổ phí thẻ", FEE_HEADERS, FEE_WIDTHS)
     by_payer: dict[str, int] = {}
-    rows = session.execute(_ledger_rows(conditions).execution_options(yield_per=BATCH)).tuples()
+    rows = session.execute(_ledger_rows(conditions).execution_options(yield_per=BATCH))
     for number, (at, code, unit, member_code, name, kind, payer, amount, batch, request, note) in enumerate(
             rows, start=1):
         by_payer[payer] = by_payer.get(payer, 0) + int(amount)
@@ -220,7 +226,7 @@ def vietinbank_xlsx(session: Session, user: User, unit_id: int | None = None, ba
     wb = Workbook(write_only=True)
     ws = _sheet(wb, "Thẻ liên kết VietinBank", VIETINBANK_HEADERS, VIETINBANK_WIDTHS)
     for number, (name, born, id_number, code, vpoint, unit, phone, status, payroll, on) in enumerate(
-            session.execute(stmt.execution_options(yield_per=BATCH)).tuples(), start=1):
+            session.execute(stmt.execution_options(yield_per=BATCH)), start=1):
         ws.append([number, _text(ws, name), _text(ws, _vn_date(born)), _text(ws, id_number), _text(ws, code),
                    _text(ws, vpoint), _text(ws, unit), _text(ws, phone),
                    _text(ws, ITEM_STATUS_LABELS.get(status, status)), _text(ws, "Có" if payroll else "Không"),
@@ -260,7 +266,7 @@ def linked_summary(session: Session, user: User, unit_id: int | None = None) -> 
         .join(CardRequest, CardRequest.id == CardItem.request_id).join(OrgUnit, OrgUnit.id == CardRequest.unit_id)
         .where(*_linked_conditions(session, user, unit_id, None))
         .group_by(CardRequest.unit_id, OrgUnit.code, OrgUnit.name, CardItem.status)
-        .order_by(OrgUnit.code)).tuples().all()
+        .order_by(OrgUnit.code)).all()
     rows: dict[int, LinkedRow] = {}
     totals: dict[str, int] = {}
     for unit, code, name, status, count, payroll in result:
@@ -320,11 +326,11 @@ def unit_report(session: Session, user: User, year: int | None = None) -> UnitRe
                             CardRequest.request_date < date(year + 1, 1, 1))
         start, end = _year_range(year)
         fees = fees.where(FeeEntry.created_at >= start, FeeEntry.created_at < end)
-    counts = {unit: values for unit, *values in session.execute(items).tuples()}
-    money = {unit: values for unit, *values in session.execute(fees).tuples()}
+    counts = {unit: values for unit, *values in session.execute(items)}
+    money = {unit: values for unit, *values in session.execute(fees)}
     ids = set(counts) | set(money)
     names = {uid: (code, name) for uid, code, name in session.execute(
-        select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(ids))).tuples()} if ids else {}
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(ids)))} if ids else {}
     rows = []
     for uid in ids:
         code, name = names.get(uid, ("", ""))
@@ -343,6 +349,18 @@ def unit_report(session: Session, user: User, year: int | None = None) -> UnitRe
 
 def _fee_sum(payer: str) -> Any:
     return func.coalesce(func.sum(case((FeeEntry.payer == payer, FeeEntry.amount), else_=0)), 0)
+
+
+@dataclass
+class CardReports:
+    """The report page: the per-unit report and the linked-card summary."""
+
+    units: UnitReport
+    linked: LinkedSummary
+
+
+def card_reports(session: Session, user: User, year: int | None = None) -> CardReports:
+    return CardReports(unit_report(session, user, year), linked_summary(session, user))
 
 
 UNIT_HEADERS = ("STT", "Mã đơn vị", "Đơn vị", "Thẻ đề nghị", "Đang chờ in", "Bị trả lại", "Đã in", "Đã giao",

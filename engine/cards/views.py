@@ -239,13 +239,13 @@ def batch_detail(session: Session, user: User, batch_id: int) -> BatchDetail:
                                     .options(joinedload(CardRequest.unit)).order_by(CardRequest.id)))
     in_batch = or_(CardItem.batch_id == batch.id, CardItem.request_id.in_([r.id for r in requests]))
     counts = dict(session.execute(select(CardItem.status, func.count()).where(in_batch)
-                                  .group_by(CardItem.status)).tuples().all())
+                                  .group_by(CardItem.status)).all())
     skipped = [SkipRow(code, name, unit, reason or "")
                for code, name, unit, reason in session.execute(
                    select(Member.member_code, Member.full_name, OrgUnit.name, CardItem.skip_reason)
                    .join(Member, Member.id == CardItem.member_id).join(CardRequest)
                    .join(OrgUnit, OrgUnit.id == CardRequest.unit_id)
-                   .where(in_batch, CardItem.status == "skipped").order_by(CardItem.id)).tuples()]
+                   .where(in_batch, CardItem.status == "skipped").order_by(CardItem.id))]
     listed = {row.member_code for row in skipped}
     for entry in batch.skipped or []:
         code = str(entry.get("member_code") or "")
