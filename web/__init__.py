@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Feature blueprints: each module defines ``bp``.
 BLUEPRINTS = ["web.auth", "web.inbox", "web.tasks", "web.instances", "web.processes",
               "web.api", "web.openapi", "web.admin", "web.member_lists", "web.members",
-              "web.targets"]
+              "web.targets", "web.cards"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
