@@ -94,10 +94,7 @@ class BatchResult:
 @dataclass(slots=True)
 class _Prepared:
     index: int
-    card: CardData
-    name: str
-    code: str
-    photo_uri: str
+    fields: dict[str, str]  # the template values, escaped; positions are added per sheet
 
 
 def prepare_photo(photo: bytes) -> tuple[str | None, str | None]:
@@ -136,8 +133,24 @@ def prepare_photo(photo: bytes) -> tuple[str | None, str | None]:
         return None, "Ảnh không phải tệp ảnh hợp lệ: in ảnh mặc định"
 
 
-def _clean(text: str | None) -> str:
-    return " ".join(unicodedata.normalize("NFC", text or "").split())
+def _clean(text: object) -> str:
+    return " ".join(unicodedata.normalize("NFC", "" if text is None else str(text)).split())
+
+
+def _photo_bytes(photo: object) -> bytes | None:
+    return bytes(photo) if isinstance(photo, (bytes, bytearray, memoryview)) and len(photo) else None
+
+
+def _fields(index: int, card: CardData, name: str, code: str, photo_uri: str) -> dict[str, str]:
+    esc = html.escape
+    unit = _clean(card.unit_name)
+    return {
+        "i": str(index), "emblem": EMBLEM_URI, "photo": esc(photo_uri),
+        "name": esc(name), "name_pt": _fit_pt(name, 57.0, 9.0, 5.5, 0.62),
+        "birth": esc(_date(card.birth_date)), "unit": esc(unit), "unit_pt": _fit_pt(unit, 102.0, 6.0, 4.6, 0.55),
+        "code": esc(code), "barcode": _barcode_uri(code), "issued": esc(_date(card.issue_date)),
+        "linked": LINKED_MARK if card.linked else "", "vpoint": esc(_clean(card.vpoint_code) or "—"),
+    }
 
 
 def prepare(cards: Sequence[CardData]) -> tuple[list[_Prepared], list[CardIssue], list[CardIssue]]:
@@ -147,8 +160,9 @@ def prepare(cards: Sequence[CardData]) -> tuple[list[_Prepared], list[CardIssue]
     warnings: list[CardIssue] = []
     photo_cache: dict[bytes, tuple[str | None, str | None]] = {}
     for index, card in enumerate(cards):
-        name = _clean(card.full_name)
-        code = (card.member_code or "").replace(" ", "")
+        name = _clean(getattr(card, "full_name", None))
+        raw_code = getattr(card, "member_code", None)
+        code = _clean(raw_code).replace(" ", "")
         issue = None
         if not code:
             issue = "Thiếu mã đoàn viên"
@@ -157,19 +171,25 @@ def prepare(cards: Sequence[CardData]) -> tuple[list[_Prepared], list[CardIssue]
         elif not name:
             issue = "Thiếu họ và tên"
         if issue:
-            skipped.append(CardIssue(index, card.member_code, name, issue))
+            skipped.append(CardIssue(index, None if raw_code is None else str(raw_code), name, issue))
             continue
-        if card.photo:
-            if card.photo not in photo_cache:
-                photo_cache[card.photo] = prepare_photo(card.photo)
-            uri, problem = photo_cache[card.photo]
+        photo = _photo_bytes(card.photo)
+        if photo:
+            if photo not in photo_cache:
+                photo_cache[photo] = prepare_photo(photo)
+            uri, problem = photo_cache[photo]
         else:
             uri, problem = None, "Không có ảnh: in ảnh mặc định"
+        try:
+            fields = _fields(index, card, name, code, uri or SILHOUETTE_URI)
+        except Exception as exc:  # noqa: BLE001 - e.g. a date that is not a date: leave the card out
+            skipped.append(CardIssue(index, code, name, f"Dữ liệu thẻ không hợp lệ ({type(exc).__name__})"))
+            continue
         if problem:
             warnings.append(CardIssue(index, code, name, problem))
         if len(name) > 46:
             warnings.append(CardIssue(index, code, name, "Họ tên quá dài, có thể bị cắt trên thẻ"))
-        ready.append(_Prepared(index, card, name, code, uri or SILHOUETTE_URI))
+        ready.append(_Prepared(index, fields))
     return ready, skipped, warnings
 
 
@@ -194,20 +214,11 @@ def slot_position(slot: int, back: bool = False) -> tuple[float, float]:
 
 
 def _front(p: _Prepared, x: float, y: float) -> str:
-    esc = html.escape
-    return FRONT.substitute(
-        i=p.index, x=f"{x:.3f}", y=f"{y:.3f}", emblem=EMBLEM_URI, photo=esc(p.photo_uri),
-        name=esc(p.name), name_pt=_fit_pt(p.name, 57.0, 9.0, 5.5, 0.62),
-        birth=_date(p.card.birth_date), unit=esc(_clean(p.card.unit_name)),
-        unit_pt=_fit_pt(_clean(p.card.unit_name), 2 * 57.0 - 12, 6.0, 4.6, 0.55),
-        code=esc(p.code), barcode=_barcode_uri(p.code), issued=_date(p.card.issue_date),
-        linked=LINKED_MARK if p.card.linked else "",
-    )
+    return FRONT.substitute(p.fields, x=f"{x:.3f}", y=f"{y:.3f}")
 
 
 def _back(p: _Prepared, x: float, y: float) -> str:
-    vpoint = _clean(p.card.vpoint_code) or "—"
-    return BACK.substitute(i=p.index, x=f"{x:.3f}", y=f"{y:.3f}", vpoint=html.escape(vpoint))
+    return BACK.substitute(p.fields, x=f"{x:.3f}", y=f"{y:.3f}")
 
 
 def _barcode_uri(code: str) -> str:
@@ -396,12 +407,16 @@ def preview_html(card: CardData) -> tuple[str, list[CardIssue]]:
     prepared, skipped, warnings = prepare([card])
     if prepared:
         p = prepared[0]
-    else:
-        code = _clean(card.member_code)
-        p = _Prepared(0, card, _clean(card.full_name), code, SILHOUETTE_URI)
+    else:  # show what there is: the reason it cannot be printed is among the warnings
         warnings = skipped + warnings
-        if card.photo:
-            p.photo_uri = prepare_photo(card.photo)[0] or SILHOUETTE_URI
+        photo = _photo_bytes(getattr(card, "photo", None))
+        uri = (prepare_photo(photo)[0] if photo else None) or SILHOUETTE_URI
+        name, code = _clean(getattr(card, "full_name", None)), _clean(getattr(card, "member_code", None))
+        try:
+            fields = _fields(0, card, name, code, uri)
+        except Exception:  # noqa: BLE001 - data that is not what it should be: the names and codes only
+            fields = _fields(0, CardData("", None, "", "", "", None, None), name, code, uri)  # type: ignore[arg-type]
+        p = _Prepared(0, fields)
     body = f'<section class="one">{_front(p, 0, 0)}</section><section class="one">{_back(p, 0, 0)}</section>'
     return _document(body), warnings
 

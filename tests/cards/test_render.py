@@ -337,3 +337,21 @@ def test_parallel_batch_matches_and_reports_progress():
             assert pages[2 * (k // 10)].count(name) == 1  # each chunk in its place
     else:
         assert result.workers == 1
+
+
+def test_odd_types_from_callers_never_crash():
+    cards = [
+        card(0, photo=memoryview(jpeg())),  # a database driver's buffer
+        card(1, member_code=int(member_code(1001))),  # a number: its leading zeros are lost, so it is invalid
+        card(2, birth_date="1980-01-01"),  # not a date: left out with a reason
+        card(3, full_name=None, unit_name=None, vpoint_code=None),
+        card(4, unit_name=None, vpoint_code=None, birth_date=None),
+    ]
+    result = render_batch(cards)
+    assert result.cards == 2 and result.pages == 2
+    reasons = {s.index: s.reason for s in result.skipped}
+    assert reasons.pop(1).startswith("Mã đoàn viên không hợp lệ (10019)")
+    assert reasons == {2: "Dữ liệu thẻ không hợp lệ (AttributeError)", 3: "Thiếu họ và tên"}
+    assert result.warnings == []
+    pages = pdf_text(result.pdf)
+    assert NAMES[0] in pages[0] and "VP00000001000" in pages[1] and "Ngày sinh: —" in pages[0]
