@@ -108,6 +108,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[dict[str, Any]]:
         "pdf_mb": round(size / 1e6, 2),
         "merger": "pypdf" if merge_available() else "none (one process)",
         "rounds": rounds,
+        # the first platform round also starts the fork server (WeasyPrint loaded once per process)
+        "platform_rounds_s": [round(t, 3) for t in platform],
+        "baseline_rounds_s": [round(t, 3) for t in baseline],
     }]
 
 

@@ -355,3 +355,33 @@ def test_odd_types_from_callers_never_crash():
     assert result.warnings == []
     pages = pdf_text(result.pdf)
     assert NAMES[0] in pages[0] and "VP00000001000" in pages[1] and "Ngày sinh: —" in pages[0]
+
+
+def test_text_uses_embedded_noto_fonts(batch30):
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(batch30[1].pdf))
+    fonts = set()
+    for page in reader.pages[:2]:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            fonts.add(str(font["/BaseFont"]).split("+")[-1])
+            assert "/ToUnicode" in font  # real text, extractable
+    assert fonts == {"Noto-Sans", "Noto-Sans-Bold"}
+
+
+def test_parallel_falls_back_to_one_process(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    cards = [card(k) for k in range(25)]
+
+    def broken(*args, **kwargs):
+        raise BrokenProcessPool("worker died")
+
+    monkeypatch.setattr(R, "_render_in_pool", broken)
+    result = render_batch_parallel(cards, workers=2, chunk_sheets=1)
+    assert (result.pages, result.cards, result.workers) == (6, 25, 1)
+    monkeypatch.setattr(R, "merge_available", lambda: False)
+    result = render_batch_parallel(cards, workers=2, chunk_sheets=1)
+    assert (result.pages, result.cards, result.workers) == (6, 25, 1)
+    assert sum(text.count("Họ và tên:") for text in pdf_text(result.pdf)) == 25
