@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
 
 from engine.cards import reports, views
 from engine.cards.fees import CARD_TYPE_LABELS, PAYER_LABELS, REASON_LABELS
@@ -56,6 +56,12 @@ def index():
 def show(request_id: int):
     detail = views.request_detail(db.session, g.user, request_id)
     return render_template("cards/request.html", d=detail, r=detail.request, labels=LABELS)
+
+
+@bp.get("/by-instance/<int:instance_id>")
+@login_required
+def by_instance(instance_id: int):
+    return redirect(url_for("cards.show", request_id=views.request_id_for_instance(db.session, g.user, instance_id)))
 
 
 @bp.get("/requests/<int:request_id>/letter")

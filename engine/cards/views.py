@@ -195,6 +195,14 @@ def request_detail(session: Session, user: User, request_id: int) -> RequestDeta
                          timeline(card_request, batch), task, bool(task and eligible(session, user, task)))
 
 
+def request_id_for_instance(session: Session, user: User, instance_id: int) -> int:
+    """The request a ``card_printing`` instance handles (for links from the task and instance pages)."""
+    card_request = session.scalar(select(CardRequest).where(CardRequest.instance_id == instance_id))
+    if card_request is None:
+        raise NotFound("Hồ sơ này không có đề nghị in thẻ", instance_id=instance_id)
+    return get_request(session, user, card_request.id).id
+
+
 def letter_file(session: Session, user: User, request_id: int, upload_dir: str | Path) -> tuple[str, Path]:
     """(download name, path) of the request letter: the generated PDF or the uploaded signed scan."""
     card_request = get_request(session, user, request_id)

@@ -136,7 +136,7 @@ def test_request_detail_scope_and_letter(client, login, cards):
     assert client.get("/cards/requests/abc").status_code == 404
 
 
-def test_open_task_button_for_the_level_above(client, login, cards):
+def test_open_task_button_for_the_level_above(app, client, login, cards):
     login(client, "cdcscang")
     assert client.get(f"/cards/requests/{cards.other}").status_code == 403
     login(client, "quynhon")
@@ -144,6 +144,13 @@ def test_open_task_button_for_the_level_above(client, login, cards):
     assert f'href="/tasks/{cards.task}"' in page and "Duyệt đề nghị in thẻ" in page
     assert "Chưa có công văn" in page
     assert client.get(f"/cards/requests/{cards.other}/letter").status_code == 404
+    with app.app_context():
+        from web.extensions import db
+
+        instance_id = db.session.get(CardRequest, cards.other).instance_id
+    response = client.get(f"/cards/by-instance/{instance_id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/cards/requests/{cards.other}")
+    assert client.get("/cards/by-instance/999999").status_code == 404
     login(client, "admin")
     page = client.get(f"/cards/requests/{cards.other}").get_data(as_text=True)
     assert f'href="/tasks/{cards.task}"' not in page and "Đang chờ" in page
