@@ -37,7 +37,7 @@ DEMO_USERS = [
 
 
 # Approved demo members (unit code, how many, random seed); 102.08.01.001 is left for trying registration.
-DEMO_MEMBERS = [("102.08.01.002", 25, 11), ("102.08.02.001", 15, 12), ("102.08.003", 20, 13)]
+DEMO_MEMBERS = [("102.08.01.002", 25, 11), ("102.08.02.001", 30, 12), ("102.08.003", 20, 13)]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from web.extensions import db
 from web.formrender import form_errors, parse_payload, widgets
 
 # Processes whose own page says more than the generic instance page (endpoint taking instance_id).
-AFTER_START = {"member_registration": "member_lists.by_instance"}
+AFTER_START = {"member_registration": "member_lists.by_instance", "card_printing": "cards.by_instance"}
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 
