@@ -312,7 +312,9 @@ def fill(po_path: str) -> list[str]:
         if message.id in EN:
             message.string = EN[message.id]
             message.flags.discard("fuzzy")
-        elif not message.string:
+        elif not message.string or "fuzzy" in message.flags:  # a fuzzy guess is not a translation
+            message.string = "" if isinstance(message.id, str) else ("",) * len(message.id)
+            message.flags.discard("fuzzy")
             missing.append(message.id)
     with open(po_path, "wb") as handle:
         write_po(handle, catalog, width=110)
