@@ -371,6 +371,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "inbox_query": lambda a: bench_inbox_query(a.tasks, a.units, a.iterations, target_p95_ms=20.0),
     "member_import": _module_bench("members_import"),
     "member_search": _module_bench("members_search"),
+    "cards_render": _module_bench("cards_render"),
 }
 
 
