@@ -2,6 +2,8 @@
 never code. ``charges(item)`` says what a card item costs and who pays."""
 from __future__ import annotations
 
+from engine.i18n import N_
+
 import json
 import os
 from dataclasses import dataclass
@@ -58,6 +60,15 @@ def charges(card_type: str, reason: str, vietinbank_payroll: bool, schedule: Fee
     return result
 
 
-REASON_LABELS = {"first": "cấp lần đầu", "lost": "mất thẻ", "damaged": "hỏng thẻ", "changed": "thay đổi thông tin"}
-CARD_TYPE_LABELS = {"standard": "Thẻ thường", "linked": "Thẻ liên kết VietinBank"}
-PAYER_LABELS = {"province": "LĐLĐ tỉnh/TP", "member": "Đoàn viên", "vietinbank": "Miễn (lương qua VietinBank)"}
+REASON_LABELS = {
+    "first": N_("cấp lần đầu"),
+    "lost": N_("mất thẻ"),
+    "damaged": N_("hỏng thẻ"),
+    "changed": N_("thay đổi thông tin"),
+}
+CARD_TYPE_LABELS = {"standard": N_("Thẻ thường"), "linked": N_("Thẻ liên kết VietinBank")}
+PAYER_LABELS = {
+    "province": N_("LĐLĐ tỉnh/TP"),
+    "member": N_("Đoàn viên"),
+    "vietinbank": N_("Miễn (lương qua VietinBank)"),
+}

@@ -6,6 +6,8 @@ province/city that prints it (``province_id`` in scope). Nothing here imports Fl
 """
 from __future__ import annotations
 
+from engine.i18n import N_
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,14 +27,21 @@ from engine.models import HumanTask, OrgUnit, User
 from engine.uploads import find, parse_reference
 
 STATUS_LABELS = {
-    "submitted": "Đã gửi, chờ cấp trên duyệt", "returned": "Cấp trên trả lại", "forwarded": "Chờ LĐLĐ tỉnh/TP in",
-    "rendering": "Đang tạo tệp in", "ready": "Tệp in đã sẵn sàng", "printed": "Đã in thẻ",
-    "delivered": "Đã giao thẻ",
+    "submitted": N_("Đã gửi, chờ cấp trên duyệt"),
+    "returned": N_("Cấp trên trả lại"),
+    "forwarded": N_("Chờ LĐLĐ tỉnh/TP in"),
+    "rendering": N_("Đang tạo tệp in"), "ready": N_("Tệp in đã sẵn sàng"), "printed": N_("Đã in thẻ"),
+    "delivered": N_("Đã giao thẻ"),
 }
-ITEM_STATUS_LABELS = {"requested": "Chờ in", "printed": "Đã in", "delivered": "Đã giao", "skipped": "Không in được"}
-BATCH_STATUS_LABELS = {"queued": "Chờ tạo tệp in", "rendering": "Đang tạo tệp in", "ready": "Sẵn sàng in",
-                       "printed": "Đã in"}
-FEE_KIND_LABELS = {"first_card": "Thẻ lần đầu", "reprint": "In lại thẻ", "linked": "Thẻ liên kết"}
+ITEM_STATUS_LABELS = {
+    "requested": N_("Chờ in"),
+    "printed": N_("Đã in"),
+    "delivered": N_("Đã giao"),
+    "skipped": N_("Không in được"),
+}
+BATCH_STATUS_LABELS = {"queued": N_("Chờ tạo tệp in"), "rendering": N_("Đang tạo tệp in"), "ready": N_("Sẵn sàng in"),
+                       "printed": N_("Đã in")}
+FEE_KIND_LABELS = {"first_card": N_("Thẻ lần đầu"), "reprint": N_("In lại thẻ"), "linked": N_("Thẻ liên kết")}
 _AFTER_FORWARD = ("forwarded", "rendering", "ready", "printed", "delivered")
 
 
@@ -154,19 +163,19 @@ def timeline(card_request: CardRequest, batch: CardBatch | None) -> list[Timelin
     """submitted → forwarded → rendering/ready → printed → delivered, from the request and batch columns;
     the first step not done yet is ``current`` (where the request waits)."""
     status = card_request.status
-    steps = [TimelineStep("submitted", "CĐCS gửi đề nghị in thẻ", card_request.created_at, True)]
+    steps = [TimelineStep("submitted", N_("CĐCS gửi đề nghị in thẻ"), card_request.created_at, True)]
     if status == "returned":
-        steps.append(TimelineStep("returned", "Cấp trên trả lại, chờ CĐCS sửa và gửi lại", None, False, True,
+        steps.append(TimelineStep("returned", N_("Cấp trên trả lại, chờ CĐCS sửa và gửi lại"), None, False, True,
                                   card_request.return_reason or ""))
     rendering = status == "rendering" or (batch is not None and batch.status in ("queued", "rendering"))
     steps += [
-        TimelineStep("forwarded", "Cấp trên duyệt và chuyển LĐLĐ tỉnh/TP", card_request.forwarded_at,
+        TimelineStep("forwarded", N_("Cấp trên duyệt và chuyển LĐLĐ tỉnh/TP"), card_request.forwarded_at,
                      status in _AFTER_FORWARD),
-        TimelineStep("ready", "Đang tạo tệp in" if rendering else "LĐLĐ tỉnh/TP tạo tệp in thẻ",
+        TimelineStep("ready", N_("Đang tạo tệp in") if rendering else N_("LĐLĐ tỉnh/TP tạo tệp in thẻ"),
                      batch.created_at if batch else None, status in ("ready", "printed", "delivered")),
-        TimelineStep("printed", "LĐLĐ tỉnh/TP in thẻ", batch.printed_at if batch else None,
+        TimelineStep("printed", N_("LĐLĐ tỉnh/TP in thẻ"), batch.printed_at if batch else None,
                      status in ("printed", "delivered")),
-        TimelineStep("delivered", "Giao thẻ về CĐCS", card_request.delivered_at, status == "delivered"),
+        TimelineStep("delivered", N_("Giao thẻ về CĐCS"), card_request.delivered_at, status == "delivered"),
     ]
     if status != "returned":
         for step in steps:

@@ -2,6 +2,8 @@
 its progress, its files and photos. Scoped like every other query."""
 from __future__ import annotations
 
+from engine.i18n import N_
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +20,9 @@ from engine.members.workbook import Problem
 from engine.models import HumanTask, User
 
 STATUS_LABELS = {
-    "received": "Đã nhận, chờ kiểm tra", "validating": "Đang kiểm tra", "invalid": "Có lỗi, chờ CĐCS sửa",
-    "in_review": "Chờ cấp trên duyệt", "returned": "Cấp trên trả lại", "approved": "Đã duyệt",
-    "cancelled": "Đã rút",
+    "received": N_("Đã nhận, chờ kiểm tra"), "validating": N_("Đang kiểm tra"), "invalid": N_("Có lỗi, chờ CĐCS sửa"),
+    "in_review": N_("Chờ cấp trên duyệt"), "returned": N_("Cấp trên trả lại"), "approved": N_("Đã duyệt"),
+    "cancelled": N_("Đã rút"),
 }
 FILE_KINDS = {"workbook": "workbook_ref", "errors": "error_ref", "approved": "approved_ref"}
 MAX_PROBLEMS_SHOWN = 500

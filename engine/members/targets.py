@@ -9,6 +9,8 @@ month) and returned as ``TargetProgress`` rows: a stable shape that dashboards (
 """
 from __future__ import annotations
 
+from engine.i18n import N_
+
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,8 +27,8 @@ from engine.models import OrgUnit
 from engine.orgtree import ancestors, get_unit, unit_by_code
 
 TARGET_KINDS: dict[str, str] = {
-    "registered": "Đoàn viên kết nạp/đăng ký mới",
-    "updated": "Đoàn viên được cập nhật dữ liệu",
+    "registered": N_("Đoàn viên kết nạp/đăng ký mới"),
+    "updated": N_("Đoàn viên được cập nhật dữ liệu"),
 }
 SETTER_ROLES = frozenset({"leader", "manager", "upper_reviewer"})
 MAX_TARGET = 10_000_000
