@@ -54,9 +54,9 @@ ETHNICITIES = [("Kinh", 92), ("Chăm", 2), ("Ba Na", 2), ("Hrê", 2), ("Tày", 1
 RELIGIONS = [("Không", 80), ("Phật giáo", 12), ("Công giáo", 6), ("Tin lành", 1), ("Cao Đài", 1)]
 OCCUPATIONS = ["Công nhân", "Giáo viên", "Bác sĩ", "Điều dưỡng", "Kỹ sư", "Nhân viên văn phòng", "Kế toán",
                "Lái xe", "Cán bộ", "Công chức", "Viên chức", "Thủ kho", "Bảo vệ"]
-COLUMNS = ("serial", "member_code", "vpoint_code", "unit_id", "full_name", "name_fold", "sort_key", "birth_date",
-           "sex", "id_number", "id_kind", "ethnicity", "religion", "education", "qualification", "politics",
-           "occupation", "joined_on", "phone", "email", "note", "status", "status_reason", "status_date",
+COLUMNS = ("serial", "member_code", "vpoint_code", "unit_id", "province_id", "full_name", "name_fold", "sort_key",
+           "birth_date", "sex", "id_number", "id_kind", "ethnicity", "religion", "education", "qualification",
+           "politics", "occupation", "joined_on", "phone", "email", "note", "status", "status_reason", "status_date",
            "approved_at", "updated_at")
 
 
@@ -158,6 +158,22 @@ def _secondary_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
         "(SELECT c.conindid::regclass::text FROM pg_constraint c WHERE c.conrelid = 'members'::regclass)").fetchall()
 
 
+def _provinces(conn: psycopg.Connection, units: Sequence[int]) -> dict[int, int | None]:
+    """unit id → its first-level federation (top-most ancestor that is not the confederation), as
+    ``Member.province_id`` holds it."""
+    tree = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, parent_id, kind FROM org_units")}
+    found: dict[int, int | None] = {}
+    for unit in set(units):
+        top, node, seen = None, unit, set()
+        while node is not None and node in tree and node not in seen:
+            seen.add(node)
+            if tree[node][1] != "confederation":
+                top = node
+            node = tree[node][0]
+        found[unit] = top
+    return found
+
+
 def generate(conn_or_url: Any, n: int, units: Sequence[int], seed: int = 2025, start_serial: int = 1) -> int:
     """Bulk-load ``n`` members spread over ``units`` with COPY; secondary indexes are dropped during the load
     and rebuilt after (then ANALYZE). Serials ``start_serial…`` must be free. Returns the number of rows."""
@@ -171,6 +187,7 @@ def generate(conn_or_url: Any, n: int, units: Sequence[int], seed: int = 2025, s
     keys: dict[str, tuple[str, bytes]] = {}
     now = datetime(2025, 10, 1, 3, 0)
     try:
+        province = _provinces(conn, units)
         indexes = _secondary_indexes(conn)
         for index_name, _ in indexes:
             conn.execute(f'DROP INDEX "{index_name}"')
@@ -190,9 +207,10 @@ def generate(conn_or_url: Any, n: int, units: Sequence[int], seed: int = 2025, s
                     status, reason, since = ("active", None, None) if roll < 0.97 else (
                         ("left", "Nghỉ việc", date(2025, 3, 1)) if roll < 0.99
                         else ("removed", "Không sinh hoạt", date(2025, 5, 1)))
+                    unit = units[rng.randrange(len(units))]
                     copy.write_row((
-                        serial, member_code(serial), vpoint_code(serial), units[rng.randrange(len(units))],
-                        full_name, key[0], key[1], born, sex, id_number, "CCCD", ethnicity(), religion(), "12/12",
+                        serial, member_code(serial), vpoint_code(serial), unit, province[unit], full_name, key[0],
+                        key[1], born, sex, id_number, "CCCD", ethnicity(), religion(), "12/12",
                         "Đại học", "Không", rng.choice(OCCUPATIONS), born.replace(year=born.year + 22, day=1),
                         f"09{serial % 100_000_000:08d}", "", "", status, reason, since, now, now))
         for _, definition in indexes:

@@ -71,11 +71,13 @@ def approve(ctx: ServiceContext, list_id: int, rejections: list[dict[str, Any]] 
                   for row in approved if row.data.get("anh") in photos}
     serials = allocate_serials(session, len(approved))
     members = []
+    province_id = Member.province_for(session.connection(), member_list.unit_id)  # see Member.province_id
     for serial, row in zip(serials, approved, strict=True):
         d = row.data
         members.append({
             "serial": serial, "member_code": member_code(serial), "vpoint_code": vpoint_code(serial),
-            "unit_id": member_list.unit_id, "full_name": row.full_name, "name_fold": vntext.fold(row.full_name),
+            "unit_id": member_list.unit_id, "province_id": province_id, "full_name": row.full_name,
+            "name_fold": vntext.fold(row.full_name),
             "sort_key": vntext.name_sort_bytes(row.full_name), "birth_date": _date(d.get("ngay_sinh")),
             "sex": d.get("gioi_tinh") or "", "id_number": row.id_number, "id_kind": d.get("loai_giay_to") or "CCCD",
             "ethnicity": d.get("dan_toc") or "", "religion": d.get("ton_giao") or "",

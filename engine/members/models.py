@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import (DDL, JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (DDL, JSON, BigInteger, Computed, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, event, inspect, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -80,16 +80,23 @@ class MemberListEntry(Base):
 
 
 class Member(Base):
-    """An approved union member. ``name_fold`` is the accent-free lower-case name used by search;
-    ``sort_key`` the ICU key (given name, then full name) so that SQL sorts in Vietnamese order."""
+    """An approved union member. ``name_fold`` is the accent-free lower-case name; ``name_words`` the same with a
+    leading space (computed by the database) so that word-prefix search is ``name_words LIKE '% vo% thi%'``;
+    ``sort_key`` the ICU key (given name, then full name) so that SQL sorts in Vietnamese order; ``province_id``
+    the first-level federation above the member's unit (the top-most ancestor that is not the confederation),
+    kept by the ORM hooks below and by ``engine.members.registry.sync_provinces`` after org-tree moves."""
 
     __tablename__ = "members"
     __table_args__ = (
         Index("ix_members_unit_sort", "unit_id", "sort_key"),
         Index("ix_members_status_unit", "status", "unit_id"),
-        # Accent-free substring search: a trigram GIN index on PostgreSQL, a plain index on SQLite.
-        Index("ix_members_name_fold", "name_fold", postgresql_using="gin",
-              postgresql_ops={"name_fold": "gin_trgm_ops"}),
+        # Word-prefix search: a trigram GIN index on PostgreSQL, a plain index on SQLite.
+        Index("ix_members_name_words", "name_words", postgresql_using="gin",
+              postgresql_ops={"name_words": "gin_trgm_ops"}),
+        # A province's members in Vietnamese order; unit and name ride along so that a scoped, filtered walk in
+        # that order never reads the table (index-only scan).
+        Index("ix_members_province_sort", "province_id", "status", "sort_key", "id",
+              postgresql_include=["unit_id", "name_words"]),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -98,6 +105,8 @@ class Member(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     full_name: Mapped[str] = mapped_column(String(200))
     name_fold: Mapped[str] = mapped_column(String(200))
+    name_words: Mapped[Optional[str]] = mapped_column(String(201), Computed("' ' || name_fold", persisted=True))
+    province_id: Mapped[Optional[int]] = mapped_column(Integer)  # org_units.id; no FK: a search hint, no joins
     sort_key: Mapped[bytes] = mapped_column(LargeBinary)
     birth_date: Mapped[Optional[date]] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10), default="")
@@ -122,7 +131,32 @@ class Member(Base):
     approved_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    unit: Mapped[OrgUnit] = relationship()
+    unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])
+
+    @staticmethod
+    def province_for(connection: Any, unit_id: int | None) -> int | None:
+        """The first-level federation of a unit: its top-most ancestor (itself included) that is not the
+        confederation; None for the confederation itself."""
+        units = OrgUnit.__table__
+        found, node, seen = None, unit_id, set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            row = connection.execute(select(units.c.parent_id, units.c.kind).where(units.c.id == node)).first()
+            if row is None:
+                break
+            if row.kind != "confederation":
+                found = node
+            node = row.parent_id
+        return found
+
+    @classmethod
+    def __declare_last__(cls) -> None:
+        def fill_province(_mapper: Any, connection: Any, member: "Member") -> None:
+            if member.province_id is None or inspect(member).attrs.unit_id.history.has_changes():
+                member.province_id = cls.province_for(connection, member.unit_id)
+
+        event.listen(cls, "before_insert", fill_province)
+        event.listen(cls, "before_update", fill_province)
 
 
 event.listen(Member.__table__, "before_create",

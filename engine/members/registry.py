@@ -9,12 +9,17 @@ Nothing here imports Flask; nothing here commits.
 """
 from __future__ import annotations
 
+import bisect
+import json
 import re
+import time
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import date
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import Integer, Select, and_, any_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, any_, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import text as sa_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
@@ -28,21 +33,35 @@ from engine.uploads import Upload, find, parse_reference
 from engine.vntext import fold, nfc
 
 COUNT_CAP = 10_000  # counts stop here: "hơn 10.000" instead of a COUNT(*) over a million rows
+PROBE = 1_000  # PostgreSQL name search: above this many matches the count may say "hơn 1.000"
+WALK_PROBE = 50_000  # PostgreSQL name search: members walked in sort order before trying the trigram index
+GIN_DIRECT = 4_000  # … unless the planner expects at most this many matches: then read them all through it
+WALK_FIRST = 40_000  # … and only when it expects at least this many
 MAX_PER_PAGE = 200
-WIDE_SCOPE = 200  # units; above this the capped count avoids the per-unit index (see _Filter)
+# Rough PostgreSQL costs (µs) at 1M members, used to choose a plan per query (benchmarks/members_search.py):
+GIN_ROW_US = 4.0    # one more candidate read through the trigram index (bitmap heap fetch + recheck)
+WALK_ROW_US = 0.2   # one entry of ix_members_province_sort walked in Vietnamese order (index-only)
 STATUS_LABELS = {"active": "Đang sinh hoạt", "left": "Đã ra khỏi tổ chức công đoàn", "removed": "Đã bị xóa tên"}
 LEAVING_KINDS = {"left": "Ra khỏi tổ chức công đoàn", "removed": "Xóa tên đoàn viên"}
 EVENT_LABELS = {"registered": "Kết nạp / đăng ký đoàn viên", "transferred": "Chuyển sinh hoạt",
                 "updated": "Cập nhật thông tin", **LEAVING_KINDS}
 _SEPARATORS = re.compile(r"[\s.\-]")
 _VPOINT = re.compile(r"^VP(\d{1,%d})$" % SERIAL_DIGITS, re.IGNORECASE)
+_HISTOGRAM_TTL_S = 600.0
+_histogram: dict[str, Any] = {"at": -1e9, "bounds": []}
 
 
 @dataclass
 class SearchPage(Page[Member]):
-    """A page of members; ``capped`` when there are more than ``total`` (= COUNT_CAP) matches."""
+    """A page of members; ``capped`` when there are more than ``total`` matches ("hơn …"): the count stops at
+    COUNT_CAP, and a PostgreSQL name search with many matches only states the PROBE matches it has read."""
 
     capped: bool = False
+    known: int = 0  # matches known to exist (more than ``total`` when capped): how far the pages go
+
+    @property
+    def pages(self) -> int:
+        return max(super().pages, (self.known + self.per_page - 1) // self.per_page)
 
 
 @dataclass
@@ -56,14 +75,74 @@ class RegistryView:
     status: str
 
 
+# ===================================================================================== provinces
+def province_of(session: Session, unit_id: int | None) -> int | None:
+    """The first-level federation of a unit (its top-most ancestor that is not the confederation; itself for a
+    provincial federation); None for the confederation. ``Member.province_id`` holds this for the member's
+    unit."""
+    return Member.province_for(session.connection(), unit_id)
+
+
+def sync_member_unit(session: Session, member: Member) -> None:
+    """Keep ``member.province_id`` right after ``member.unit_id`` changed (the ORM flush does it too; this is for
+    code that wants it at once)."""
+    member.province_id = province_of(session, member.unit_id)
+
+
+def sync_provinces(session: Session, unit_ids: Iterable[int] | None = None) -> int:
+    """Recompute ``members.province_id`` for the members of the given units and everything below them (all
+    members when None). Call after the org tree changes above grassroots level (``orgtree.move_unit`` /
+    ``merge_units``) or after bulk UPDATEs of ``members.unit_id``. Returns the number of members changed."""
+    units = {row.id: (row.parent_id, row.kind) for row in session.execute(select(
+        OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    wanted = None if unit_ids is None else orgtree.descendant_ids(session, set(unit_ids))
+
+    def top(unit_id: int) -> int | None:
+        found, node, seen = None, unit_id, set()
+        while node is not None and node in units and node not in seen:
+            seen.add(node)
+            if units[node][1] != "confederation":
+                found = node
+            node = units[node][0]
+        return found
+
+    groups: dict[int | None, list[int]] = {}
+    for unit_id in units if wanted is None else wanted:
+        groups.setdefault(top(unit_id), []).append(unit_id)
+    changed = 0
+    for province_id, members_units in groups.items():
+        for start in range(0, len(members_units), 500):
+            chunk = members_units[start:start + 500]
+            result = session.execute(
+                update(Member).where(Member.unit_id.in_(chunk),
+                                     or_(Member.province_id.is_(None), Member.province_id != province_id)
+                                     if province_id is not None else Member.province_id.is_not(None))
+                .values(province_id=province_id).execution_options(synchronize_session="fetch"))
+            changed += result.rowcount or 0
+    return changed
+
+
 # ===================================================================================== search
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like_words(text: str) -> str:
-    """'nguyen van' → '%nguyen%van%' (LIKE wildcards in the input are escaped)."""
-    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in fold(text).split()]
-    return "%" + "%".join(words) + "%"
+    """'nguyen van' → '% nguyen% van%': every word starts a word of the name, in order (matched against
+    ``Member.name_words``, the folded name with a leading space). LIKE wildcards in the input are escaped."""
+    return "%" + "".join(" " + _escape(w) + "%" for w in fold(text).split())
 
 
-def match_condition(query: str) -> Any | None:
+def _name_like(pattern: str, indexable: bool = True) -> Any:
+    # The pattern is rendered into the SQL text: a server-side prepared statement reused with another pattern
+    # would get a generic plan, and "LIKE $1" cannot use the trigram index. ``indexable=False`` hides the
+    # condition from the trigram index so that the planner walks the sort order: under another collation than
+    # the index's the LIKE is not indexable (and "C" is the cheapest to test; no copy as with ``|| ''``).
+    column = Member.name_words if indexable else Member.name_words.collate("C")
+    return column.like(bindparam("name_like", pattern, literal_execute=True), escape="\\")
+
+
+def match_condition(query: str, indexable: bool = True) -> Any | None:
     """The WHERE condition for what the user typed (None: no text filter)."""
     text = nfc(query)
     if not text:
@@ -75,21 +154,45 @@ def match_condition(query: str) -> Any | None:
     vpoint = _VPOINT.match(compact)
     if vpoint:
         return Member.vpoint_code == "VP" + vpoint.group(1).zfill(SERIAL_DIGITS)
-    # The pattern is rendered into the SQL text: a server-side prepared statement reused with another pattern
-    # would get a generic plan, and "LIKE $1" cannot use the trigram index.
-    return Member.name_fold.like(bindparam("name_like", _like_words(text), literal_execute=True), escape="\\")
+    return _name_like(_like_words(text), indexable)
 
 
-def _unit_filter(session: Session, user: User, unit_id: int | None) -> set[int] | None:
-    """Unit ids the results may come from (None: all units, administrators only)."""
-    scope = accounts.scope_unit_ids(session, user)
+def _is_name_query(query: str) -> bool:
+    """True when ``match_condition`` searches names (not an ID number, member code or Vpoint code)."""
+    text = nfc(query)
+    compact = _SEPARATORS.sub("", text)
+    return bool(text) and not (compact.isdigit() and len(compact) in (9, 12)) and not _VPOINT.match(compact)
+
+
+@dataclass
+class _Scope:
+    units: set[int] | None      # None: every unit (administrators), or not listed when ``whole``
+    provinces: set[int] | None  # first-level federations holding every unit of ``units`` (None: not known)
+    whole: bool                 # ``units`` is exactly the provinces' subtrees: province_id alone decides
+
+
+def _scope(session: Session, user: User, unit_id: int | None) -> _Scope:
+    """Unit ids the results may come from, and the provinces they lie in. Scopes are whole subtrees: those of
+    the user's role units (``accounts.scope_unit_ids``), or of the chosen unit."""
     if unit_id is None:
-        return scope
-    orgtree.get_unit(session, unit_id)
-    if scope is not None and unit_id not in scope:
-        raise Forbidden("Bạn không có quyền xem đoàn viên của đơn vị này")
-    chosen = orgtree.descendant_ids(session, {unit_id})
-    return chosen if scope is None else chosen & scope
+        if user.is_admin:
+            return _Scope(None, None, False)
+        roots = {u for _, u in accounts.role_pairs(session, user)}
+        provinces = {province_of(session, r) for r in roots}
+        if roots and None not in provinces and provinces <= roots:  # whole provinces: no need to list units
+            return _Scope(None, provinces, True)  # type: ignore[arg-type]
+        units = accounts.scope_unit_ids(session, user) or set()
+    else:
+        orgtree.get_unit(session, unit_id)
+        scope = accounts.scope_unit_ids(session, user)
+        if scope is not None and unit_id not in scope:
+            raise Forbidden("Bạn không có quyền xem đoàn viên của đơn vị này")
+        roots, units = {unit_id}, orgtree.descendant_ids(session, {unit_id})
+        units = units if scope is None else units & scope
+        provinces = {province_of(session, unit_id)}
+    if not roots or None in provinces:
+        return _Scope(units, None, False)
+    return _Scope(units, provinces, provinces <= roots)  # type: ignore[arg-type]
 
 
 def _check_status(status: str | None) -> str | None:
@@ -102,38 +205,41 @@ def _check_status(status: str | None) -> str | None:
 
 @dataclass
 class _Filter:
-    units: set[int] | None  # None: every unit (administrators)
+    scope: _Scope
     status: str | None
-    text: Any | None
+    query: str
     postgresql: bool
 
-    def conditions(self, steer_away_from_unit_index: bool = False) -> list[Any]:
-        """WHERE terms. On PostgreSQL the unit ids go as one array parameter (not a thousand bind parameters).
-        ``steer_away_from_unit_index``: for a capped count over a wide scope, hide unit_id/status from the
-        planner's index choice (``unit_id + 0``): walking ix_members_status_unit for ~1,000 units with random
-        heap reads took 350-650 ms at 1M members where the trigram index or a scan that stops at the cap takes
-        40-60 ms."""
+    def conditions(self, text: bool = True, indexable: bool = True, steer: bool = False) -> list[Any]:
+        """WHERE terms. On PostgreSQL the unit ids go as one array parameter (not a thousand bind parameters);
+        a scope made of whole provinces is one ``province_id`` equality that ix_members_province_sort serves.
+        ``steer``: keep province/status away from the planner's index choice (the trigram index is wanted)."""
         terms: list[Any] = []
-        steer = steer_away_from_unit_index and self.postgresql and self.units is not None \
-            and len(self.units) > WIDE_SCOPE
-        if self.units is not None:
-            unit_col = Member.unit_id + 0 if steer else Member.unit_id
-            if not self.units:
+        scope = self.scope
+        if scope.provinces is not None:
+            column = Member.province_id + 0 if steer else Member.province_id
+            terms.append(column == next(iter(scope.provinces)) if len(scope.provinces) == 1
+                         else column.in_(sorted(scope.provinces)))
+        if scope.units is not None and not scope.whole:
+            if not scope.units:
                 terms.append(Member.id.is_(None))
             elif self.postgresql:
-                terms.append(unit_col == any_(bindparam("scope_units", sorted(self.units), type_=ARRAY(Integer))))
+                terms.append(Member.unit_id == any_(bindparam("scope_units", sorted(scope.units),
+                                                              type_=ARRAY(Integer))))
             else:
-                terms.append(unit_col.in_(sorted(self.units)))
+                terms.append(Member.unit_id.in_(sorted(scope.units)))
         if self.status is not None:
             terms.append((Member.status + "" if steer else Member.status) == self.status)
-        if self.text is not None:
-            terms.append(self.text)
+        if text:
+            condition = match_condition(self.query, indexable)
+            if condition is not None:
+                terms.append(condition)
         return terms
 
 
 def _filter(session: Session, user: User, query: str, unit_id: int | None, status: str | None) -> _Filter:
-    return _Filter(_unit_filter(session, user, unit_id), _check_status(status), match_condition(query),
-                   session.get_bind().dialect.name == "postgresql")
+    status = _check_status(status)
+    return _Filter(_scope(session, user, unit_id), status, query, session.get_bind().dialect.name == "postgresql")
 
 
 def members_query(session: Session, user: User, query: str = "", unit_id: int | None = None,
@@ -144,20 +250,174 @@ def members_query(session: Session, user: User, query: str = "", unit_id: int | 
     return stmt.where(and_(*flt.conditions())).order_by(Member.sort_key, Member.id)
 
 
+def _members(session: Session, ids: list[int]) -> list[Member]:
+    """The members with these ids (units loaded), in the given order."""
+    if not ids:
+        return []
+    found = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids))
+                                              .options(joinedload(Member.unit)))}
+    return [found[i] for i in ids if i in found]
+
+
 def search(session: Session, user: User, query: str = "", unit_id: int | None = None,
            status: str | None = "active", page: int = 1, per_page: int = 50) -> SearchPage:
-    """One page of the members the user sees that match; the total is counted up to COUNT_CAP."""
+    """One page of the members the user sees that match, in Vietnamese order; the total is counted up to
+    COUNT_CAP (on PostgreSQL a name search with more than PROBE matches may only say "more than PROBE")."""
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     flt = _filter(session, user, query, unit_id, status)
-    capped_ids = select(Member.id).where(and_(*flt.conditions(True))).limit(COUNT_CAP + 1).subquery()
+    if flt.postgresql and _is_name_query(query):
+        return _search_names(session, flt, page, per_page)
+    capped_ids = select(Member.id).where(and_(*flt.conditions())).limit(COUNT_CAP + 1).subquery()
     found = session.scalar(select(func.count()).select_from(capped_ids)) or 0
     items: list[Member] = []
     if found > (page - 1) * per_page:
         items = list(session.scalars(select(Member).where(and_(*flt.conditions()))
                                      .options(joinedload(Member.unit)).order_by(Member.sort_key, Member.id)
                                      .limit(per_page).offset((page - 1) * per_page)))
-    return SearchPage(items, min(found, COUNT_CAP), page, per_page, capped=found > COUNT_CAP)
+    return SearchPage(items, min(found, COUNT_CAP), page, per_page, capped=found > COUNT_CAP, known=found)
+
+
+def _block(ctid: Any) -> int:
+    return int(str(ctid).strip("()").split(",")[0])
+
+
+def _sort_key_histogram(session: Session) -> list[bytes]:
+    """PostgreSQL's histogram of members.sort_key (cached for a while): where a key falls in the sort order."""
+    now = time.monotonic()
+    if now - _histogram["at"] > _HISTOGRAM_TTL_S:
+        text = session.scalar(sa_text("SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = "
+                                      "current_schema() AND tablename = 'members' AND attname = 'sort_key'"))
+        bounds = []
+        for item in (text or "").strip("{}").split(","):
+            item = item.strip().strip('"').replace("\\\\", "\\")
+            if item.startswith("\\x"):
+                bounds.append(bytes.fromhex(item[2:]))
+        _histogram.update(at=now, bounds=bounds)
+    return _histogram["bounds"]
+
+
+def _estimated_matches(session: Session, pattern: str) -> float:
+    """The planner's estimate of how many members' names match (it samples the column's statistics; close
+    enough to choose a plan, even though its own plan choice for the whole query was poor)."""
+    escaped = pattern.replace("'", "''")
+    plan = session.execute(sa_text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM members WHERE name_words LIKE "
+                                   f"'{escaped}' ESCAPE '\\'")).scalar()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _search_names(session: Session, flt: _Filter, page: int, per_page: int) -> SearchPage:
+    """Name search on PostgreSQL. The planner, guessing how many rows a trigram pattern matches, picked badly
+    both ways, so the plan is chosen here, per query:
+
+    * few matches (the planner's row estimate for the pattern alone): read them all through the trigram index
+      and sort them here (exact count);
+    * many: walk the province's members in Vietnamese order (ix_members_province_sort, index-only), testing
+      each name, for at most WALK_PROBE entries: common names fill the page there ("hơn PROBE" once PROBE
+      matched), a small province is read whole (exact count);
+    * otherwise read up to PROBE matches through the trigram index (table order: a fair sample); if there are
+      more, the sample bounds the page (its ``offset + per_page``-th key is at or after the page's last
+      member) and tells how many match (how far into the table the probe reached), and the cheaper of "read
+      every match through the trigram index" (exact count up to COUNT_CAP) and "walk the sort order up to the
+      bound" ("hơn PROBE") is run."""
+    offset = (page - 1) * per_page
+    need = offset + per_page
+    probe_limit = max(1, min(PROBE, COUNT_CAP))
+    pattern = _like_words(flt.query)
+    walkable = flt.status is not None and flt.scope.provinces is not None and len(flt.scope.provinces) == 1
+
+    def note(plan: str, result: SearchPage) -> SearchPage:
+        session.info["member_search_plan"] = plan  # which plan answered (tests, benchmarks)
+        return result
+
+    def finish(rows: list[Any], plan: str) -> SearchPage:
+        rows.sort(key=itemgetter(1, 0))
+        ids = [r[0] for r in rows[offset:offset + per_page]]
+        return note(plan, SearchPage(_members(session, ids), min(len(rows), COUNT_CAP), page, per_page,
+                                     capped=len(rows) > COUNT_CAP, known=len(rows)))
+
+    def many(plan: str, ids: list[int], known: int) -> SearchPage:
+        """More matches than counted: "hơn PROBE" (or less when fewer are known), paging as far as known."""
+        total = probe_limit if known > probe_limit else max(0, known - 1)
+        return note(plan, SearchPage(_members(session, ids), total, page, per_page, capped=True, known=known))
+
+    def gin_rows(limit: int, with_ctid: bool = False) -> list[Any]:
+        columns = [Member.id, Member.sort_key] + ([literal_column("members.ctid")] if with_ctid else [])
+        stmt = select(*columns).where(and_(*flt.conditions(steer=True))).limit(limit)
+        return [tuple(r) for r in session.connection().execute(stmt).all()]  # plain rows: thousands, no ORM
+
+    def serial(stmt: Any) -> list[Any]:
+        session.execute(sa_text("SET LOCAL max_parallel_workers_per_gather = 0"))  # a parallel walk was slower
+        try:
+            return list(session.execute(stmt))
+        finally:
+            session.execute(sa_text("RESET max_parallel_workers_per_gather"))
+
+    estimated = _estimated_matches(session, pattern)
+    if not walkable or estimated <= GIN_DIRECT:
+        return finish(gin_rows(COUNT_CAP + 1), plan="trigram")
+    walked_to, hits = None, []
+    if estimated >= WALK_FIRST:
+        first = (select(Member.id, Member.sort_key, Member.name_words,
+                        func.row_number().over(order_by=(Member.sort_key, Member.id)).label("rn"))
+                 .where(and_(*flt.conditions(text=False))).order_by(Member.sort_key, Member.id)
+                 .limit(WALK_PROBE).subquery())
+        hit = first.c.name_words.like(bindparam("name_like", pattern, literal_execute=True), escape="\\")
+        scanned = serial(select(first.c.id, first.c.sort_key, first.c.rn, hit.label("hit"))
+                         .where(or_(hit, first.c.rn == WALK_PROBE)).limit(max(need, probe_limit) + 2))
+        hits = [(r.id, r.sort_key) for r in scanned if r.hit]
+        if len(scanned) < max(need, probe_limit) + 2 and not any(r.rn == WALK_PROBE for r in scanned):
+            return finish(hits, plan="walk-all")  # the whole scope was walked
+        if len(hits) > probe_limit and need <= len(hits):
+            return many("walk-probe", [r[0] for r in hits[offset:need]], len(hits))
+        walked_to = scanned[-1].sort_key
+    # One pass through the trigram index, read in two steps (a server-side cursor): PROBE + 1 rows first.
+    stmt = (select(Member.id, Member.sort_key, literal_column("members.ctid")).where(and_(*flt.conditions(steer=True)))
+            .limit(COUNT_CAP + 1).execution_options(stream_results=True, max_row_buffer=COUNT_CAP + 1))
+    cursor = session.connection().execute(stmt)
+    try:
+        sample = [tuple(r) for r in cursor.fetchmany(probe_limit + 1)]
+        if len(sample) <= probe_limit:
+            return finish(sample, plan="trigram-probe")
+        if need <= len(hits):  # the first walk found the page; the trigram probe says there are more than PROBE
+            return many("walk-probe+trigram-probe", [r[0] for r in hits[offset:need]], max(len(hits), len(sample)))
+        blocks = session.scalar(sa_text("SELECT greatest(1, pg_relation_size('members') / "
+                                        "current_setting('block_size')::int)")) or 1
+        first_block, last_block = _block(sample[0][2]), _block(sample[-1][2])
+        reach = (last_block - first_block if last_block >= first_block else blocks - first_block + last_block) + 1
+        in_scope = len(sample) * blocks / max(1, reach)  # (a seq scan may have started mid-table)
+        ordered = sorted(sample, key=itemgetter(1, 0))
+        bound = ordered[need - 1][1] if need <= len(ordered) else None
+        rows_total = session.scalar(sa_text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = "
+                                            "'members'::regclass")) or 0
+        rows_total = max(rows_total, in_scope)  # (no statistics yet: reltuples is -1)
+        histogram = _sort_key_histogram(session)
+        if histogram and bound is not None:
+            span = bisect.bisect_right(histogram, bound) - bisect.bisect_left(histogram, walked_to or b"") + 1
+            walk_cost = max(1, span) / len(histogram) * rows_total * WALK_ROW_US
+        else:
+            walk_cost = rows_total * WALK_ROW_US
+        # rows still to read through the trigram index: the planner's estimate counts the index's candidates
+        # (before the order of the words is checked), and reading stops at COUNT_CAP matches
+        candidates = max(1.0, max(estimated, in_scope) * (min(in_scope, COUNT_CAP) - len(sample)) / in_scope)
+        if candidates * GIN_ROW_US < walk_cost:
+            return finish(sample + [tuple(r) for r in cursor.fetchall()], plan="trigram-all")
+    finally:
+        cursor.close()
+    terms = flt.conditions(indexable=False)
+    if bound is not None:
+        terms.append(Member.sort_key <= bound)
+    ids = [r[0] for r in hits]  # every match up to ``walked_to``
+    if walked_to is not None:
+        terms.append(Member.sort_key >= walked_to)
+    seen = set(ids)
+    ids += [r.id for r in serial(select(Member.id).where(and_(*terms)).order_by(Member.sort_key, Member.id)
+                                 .limit(need + 2)) if r.id not in seen]
+    if bound is None and len(ids) <= need:  # the walk reached the end: the count is known
+        return note("walk", SearchPage(_members(session, ids[offset:need]), len(ids), page, per_page))
+    return many("walk", ids[offset:need], max(len(sample), len(ids)))
 
 
 def units_in_scope(session: Session, user: User) -> list[OrgUnit]:

@@ -13,7 +13,7 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.members import registry
 from engine.members.models import Member, MemberEvent
 from engine.membercodes import member_code, vpoint_code
-from engine.models import AuditEntry
+from engine.models import AuditEntry, OrgUnit
 
 # unit, full name, id number, extra fields
 PEOPLE = [
@@ -265,12 +265,88 @@ def test_export_follows_the_filter(sessions, org, people):
     assert [r[1] for r in rows[1:]] == ["Đặng Thị Đào", "Đặng Văn Hải"]
 
 
-def test_wide_scope_count_gives_the_same_results(sessions, org, people, monkeypatch):
-    """Above WIDE_SCOPE units the capped count steers the PostgreSQL planner away from the unit index; the
-    answer must not change."""
+def test_word_prefix_semantics(sessions, org, people):
+    """Each word typed starts a word of the name, in order (not an arbitrary substring)."""
     with sessions() as session:
-        printer = org.user(session, "printer_p2")
-        before = registry.search(session, printer, "van")
-        monkeypatch.setattr(registry, "WIDE_SCOPE", 0)
-        after = registry.search(session, printer, "van")
-        assert (names(after), after.total) == (names(before), before.total) == (["Hoàng Văn An", "Đặng Văn Hải"], 2)
+        for serial, (name, number) in enumerate([("Võ Thị Hoa", "052185000011"), ("Nguyễn Văn Võ Thịnh",
+                                                 "052185000012"), ("Lê Thị Võ", "052185000013")], start=2001):
+            add_member(session, org.units["G3"], name, serial, number)
+        admin = org.user(session, "admin")
+        assert names(registry.search(session, admin, "vo thi")) == ["Võ Thị Hoa", "Nguyễn Văn Võ Thịnh"]
+        assert names(registry.search(session, admin, "thi vo")) == ["Lê Thị Võ"]
+        # "an" starts "An" and "Ánh", but is inside "Văn", "Hoàng": no longer a match there
+        assert names(registry.search(session, admin, "an")) == ["Hoàng Văn An", "Nguyễn Văn An", "Trần Thị Ánh"]
+        assert names(registry.search(session, admin, "oa")) == []  # inside "Hoa"/"Hoàng" only
+        assert names(registry.search(session, admin, "ho")) == ["Hoàng Văn An", "Nguyễn Thị Hoa", "Võ Thị Hoa"]
+        assert names(registry.search(session, admin, "nguyen v v")) == ["Nguyễn Văn Võ Thịnh"]
+
+
+# plan → module settings that force it on PostgreSQL (SQLite has one plan)
+PLANS = {
+    "trigram": {},  # few matches expected: read them all through the trigram index
+    "walk-all": {"GIN_DIRECT": -1, "WALK_FIRST": 0},  # many expected: walk the sort order first (all of it)
+    "walk-probe": {"GIN_DIRECT": -1, "WALK_FIRST": 0, "WALK_PROBE": 2},  # … not all of it, then as below
+    "walk": {"GIN_DIRECT": -1, "WALK_FIRST": 1e12, "GIN_ROW_US": 1e9},  # trigram sample, then a bounded walk
+    "trigram-all": {"GIN_DIRECT": -1, "WALK_FIRST": 1e12, "WALK_ROW_US": 1e9},  # trigram sample, then the rest
+}
+
+
+@pytest.mark.parametrize("plan", sorted(PLANS))
+def test_every_name_plan_gives_the_same_page(sessions, org, people, monkeypatch, plan):
+    """On PostgreSQL a name search chooses per query how to read (see registry._search_names); every plan gives
+    the same members in the same order, and a count that is exact or, when it says "more than", true."""
+    with sessions() as session:
+        printer = org.user(session, "printer_p1")
+        expected = names(registry.search(session, printer, "van"))
+        assert expected == ["Nguyễn Văn An", "Lê Văn Bình"]
+        monkeypatch.setattr(registry, "PROBE", 1)
+        for name, value in PLANS[plan].items():
+            monkeypatch.setattr(registry, name, value)
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        for per_page, page in ((50, 1), (1, 1), (1, 2), (1, 3)):
+            session.info.pop("member_search_plan", None)
+            result = registry.search(session, printer, "van", per_page=per_page, page=page)
+            assert names(result) == expected[(page - 1) * per_page:page * per_page]
+            assert result.total <= 2 and (result.capped or result.total == 2)
+            if postgresql and plan != "walk-probe":
+                assert session.info["member_search_plan"].startswith(plan)
+        first = registry.search(session, printer, "van", per_page=1)
+        assert first.pages == 2
+        assert names(registry.search(session, printer, "van an", per_page=1)) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, printer, "tran", per_page=1)) == ["Trần Thị Ánh"]
+        assert names(registry.search(session, printer, "ha", per_page=1)) == []
+        reviewer = org.user(session, "reviewer_p2")  # P2: members via a commune and directly
+        assert names(registry.search(session, reviewer, "van", per_page=1)) == ["Hoàng Văn An"]
+        assert names(registry.search(session, reviewer, "van", per_page=1, page=2)) == ["Đặng Văn Hải"]
+        district = org.user(session, "reviewer_d1")  # not a whole province: unit ids plus the province
+        assert names(registry.search(session, district, "van")) == expected
+
+
+def test_province_kept_on_members(sessions, org, people):
+    """members.province_id (what a province-wide search filters on) follows the unit: on insert, on a
+    transfer through the ORM, and after the org tree changes (``sync_provinces``)."""
+    from engine import orgtree
+
+    with sessions() as session:
+        member = session.get(Member, people["Nguyễn Văn An"])
+        assert member.province_id == org.units["P1"]
+        assert session.get(Member, people["Đặng Văn Hải"]).province_id == org.units["P2"]  # via the commune
+        member.unit_id = org.units["G2"]
+        session.flush()
+        assert member.province_id == org.units["P2"]
+        assert names(registry.search(session, org.user(session, "reviewer_p2"), "nguyen van")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, org.user(session, "printer_p1"), "nguyen van")) == []
+        member.unit_id = org.units["G1"]
+        session.flush()
+        assert member.province_id == org.units["P1"]
+        # a district moves to the other province: its members follow after sync_provinces
+        orgtree.move_unit(session, session.get(OrgUnit, org.units["D1"]), session.get(OrgUnit, org.units["P2"]))
+        session.flush()
+        assert registry.sync_provinces(session, [org.units["D1"]]) == 6
+        assert session.get(Member, people["Lê Văn Bình"]).province_id == org.units["P2"]
+        assert registry.sync_provinces(session) == 0
+        session.commit()
+    with sessions() as session:
+        reviewer = org.user(session, "reviewer_p2")
+        assert names(registry.search(session, reviewer, "nguyen van")) == ["Nguyễn Văn An"]
+        assert names(registry.search(session, reviewer, "le van binh")) == ["Lê Văn Bình"]
