@@ -161,6 +161,11 @@ class Member(Base):
 
 event.listen(Member.__table__, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+# Finer statistics for the search columns: the name search chooses its plan from the planner's estimate of how
+# many names match a pattern, and from where a sort key falls in the order (engine.members.registry).
+event.listen(Member.__table__, "after_create",
+             DDL("ALTER TABLE members ALTER COLUMN name_words SET STATISTICS 1000, "
+                 "ALTER COLUMN sort_key SET STATISTICS 1000").execute_if(dialect="postgresql"))
 
 
 class MemberEvent(Base):

@@ -1,9 +1,12 @@
 """The member registry: scoped search, the member page, leaving/removal, and the Excel export.
 
 Search takes what an officer types: a name without diacritics ("nguyen van an" finds "Nguyễn Văn An",
-"dang" finds "Đặng"), an ID number (9 or 12 digits, spaces and dots ignored), a member code (12 digits) or a
-Vpoint code ("VP…"). Every read is limited to the units the user sees (``accounts.scope_unit_ids``) and
-sorted the Vietnamese way by ``Member.sort_key`` (given name, then full name).
+"dang" finds "Đặng"; every word typed starts a word of the name, in that order: "vo thi" finds "Võ Thị Hoa" and
+"Võ Văn Thịnh", "an" finds "An"/"Ánh" but not "Văn"), an ID number (9 or 12 digits, spaces and dots ignored), a
+member code (12 digits) or a Vpoint code ("VP…"). Every read is limited to the units the user sees
+(``accounts.scope_unit_ids``; a whole province is one ``Member.province_id`` equality) and sorted the
+Vietnamese way by ``Member.sort_key`` (given name, then full name). On PostgreSQL a name search chooses its plan
+per query (``_search_names``); with many matches its count may only say "hơn 1.000".
 
 Nothing here imports Flask; nothing here commits.
 """
@@ -39,8 +42,10 @@ GIN_DIRECT = 4_000  # … unless the planner expects at most this many matches: 
 WALK_FIRST = 40_000  # … and only when it expects at least this many
 MAX_PER_PAGE = 200
 # Rough PostgreSQL costs (µs) at 1M members, used to choose a plan per query (benchmarks/members_search.py):
-GIN_ROW_US = 4.0    # one more candidate read through the trigram index (bitmap heap fetch + recheck)
-WALK_ROW_US = 0.2   # one entry of ix_members_province_sort walked in Vietnamese order (index-only)
+GIN_ROW_US = 4.5    # one more candidate read through the trigram index (bitmap heap fetch + recheck)
+WALK_ROW_US = 0.12  # one entry of ix_members_province_sort walked in Vietnamese order (index-only)
+WALK_BUDGET_US = 35_000  # a walk expected to cost less is taken anyway: its cost is predictable, the other's
+#                         depends on how many candidates the trigram index returns in the wrong word order
 STATUS_LABELS = {"active": "Đang sinh hoạt", "left": "Đã ra khỏi tổ chức công đoàn", "removed": "Đã bị xóa tên"}
 LEAVING_KINDS = {"left": "Ra khỏi tổ chức công đoàn", "removed": "Xóa tên đoàn viên"}
 EVENT_LABELS = {"registered": "Kết nạp / đăng ký đoàn viên", "transferred": "Chuyển sinh hoạt",
@@ -402,7 +407,7 @@ def _search_names(session: Session, flt: _Filter, page: int, per_page: int) -> S
         # rows still to read through the trigram index: the planner's estimate counts the index's candidates
         # (before the order of the words is checked), and reading stops at COUNT_CAP matches
         candidates = max(1.0, max(estimated, in_scope) * (min(in_scope, COUNT_CAP) - len(sample)) / in_scope)
-        if candidates * GIN_ROW_US < walk_cost:
+        if walk_cost > WALK_BUDGET_US and candidates * GIN_ROW_US < walk_cost:
             return finish(sample + [tuple(r) for r in cursor.fetchall()], plan="trigram-all")
     finally:
         cursor.close()
