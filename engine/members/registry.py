@@ -338,10 +338,20 @@ def _search_names(session: Session, flt: _Filter, page: int, per_page: int) -> S
         return result
 
     def finish(rows: list[Any], plan: str) -> SearchPage:
+        """The page from every match read (sorted here); above COUNT_CAP they are only some of the matches (in
+        table order): they bound the page, which is then read in order."""
         rows.sort(key=itemgetter(1, 0))
-        ids = [r[0] for r in rows[offset:offset + per_page]]
-        return note(plan, SearchPage(_members(session, ids), min(len(rows), COUNT_CAP), page, per_page,
-                                     capped=len(rows) > COUNT_CAP, known=len(rows)))
+        if len(rows) <= COUNT_CAP:
+            ids = [r[0] for r in rows[offset:offset + per_page]]
+            return note(plan, SearchPage(_members(session, ids), len(rows), page, per_page, known=len(rows)))
+        terms = flt.conditions(indexable=not walkable)
+        if need <= len(rows):
+            terms.append(Member.sort_key <= rows[need - 1][1])
+        stmt = select(Member.id).where(and_(*terms)).order_by(Member.sort_key, Member.id).offset(offset) \
+            .limit(per_page)
+        ids = [r.id for r in (serial(stmt) if walkable else session.execute(stmt))]
+        return note(plan + "+ordered", SearchPage(_members(session, ids), COUNT_CAP, page, per_page, capped=True,
+                                                  known=len(rows)))
 
     def many(plan: str, ids: list[int], known: int) -> SearchPage:
         """More matches than counted: "hơn PROBE" (or less when fewer are known), paging as far as known."""

@@ -322,6 +322,21 @@ def test_every_name_plan_gives_the_same_page(sessions, org, people, monkeypatch,
         assert names(registry.search(session, district, "van")) == expected
 
 
+@pytest.mark.parametrize("username", ["printer_p1", "admin"])
+def test_capped_name_search_still_gives_the_first_page(sessions, org, people, monkeypatch, username):
+    """More matches than COUNT_CAP: those read are only some of them, yet the page is the true one in order."""
+    monkeypatch.setattr(registry, "COUNT_CAP", 1)
+    with sessions() as session:
+        user = org.user(session, username)
+        expected = ["Nguyễn Văn An", "Lê Văn Bình"] if username == "printer_p1" else [
+            "Hoàng Văn An", "Nguyễn Văn An", "Lê Văn Bình", "Đặng Văn Hải"]
+        for page in (1, 2):  # (the pages go as far as the matches read: COUNT_CAP + 1)
+            result = registry.search(session, user, "van", per_page=1, page=page)
+            assert names(result) == expected[page - 1:page]
+            assert (result.total, result.capped) == (1, True)
+            assert result.pages >= 2
+
+
 def test_province_kept_on_members(sessions, org, people):
     """members.province_id (what a province-wide search filters on) follows the unit: on insert, on a
     transfer through the ORM, and after the org tree changes (``sync_provinces``)."""
