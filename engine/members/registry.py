@@ -305,9 +305,9 @@ def _sort_key_histogram(session: Session) -> list[bytes]:
 def _estimated_matches(session: Session, pattern: str) -> float:
     """The planner's estimate of how many members' names match (it samples the column's statistics; close
     enough to choose a plan, even though its own plan choice for the whole query was poor)."""
-    escaped = pattern.replace("'", "''")
-    plan = session.execute(sa_text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM members WHERE name_words LIKE "
-                                   f"'{escaped}' ESCAPE '\\'")).scalar()
+    plan = session.execute(sa_text("EXPLAIN (FORMAT JSON) SELECT 1 FROM members WHERE name_words LIKE :pattern "
+                                   "ESCAPE '\\'").bindparams(bindparam("pattern", pattern, literal_execute=True))
+                           ).scalar()
     if isinstance(plan, str):
         plan = json.loads(plan)
     return float(plan[0]["Plan"]["Plan Rows"])
@@ -375,19 +375,18 @@ def _search_names(session: Session, flt: _Filter, page: int, per_page: int) -> S
         return finish(gin_rows(COUNT_CAP + 1), plan="trigram")
     walked_to, hits = None, []
     if estimated >= WALK_FIRST:
-        first = (select(Member.id, Member.sort_key, Member.name_words,
-                        func.row_number().over(order_by=(Member.sort_key, Member.id)).label("rn"))
-                 .where(and_(*flt.conditions(text=False))).order_by(Member.sort_key, Member.id)
-                 .limit(WALK_PROBE).subquery())
+        first = (select(Member.id, Member.sort_key, Member.name_words).where(and_(*flt.conditions(text=False)))
+                 .order_by(Member.sort_key, Member.id).limit(WALK_PROBE).subquery())
         hit = first.c.name_words.like(bindparam("name_like", pattern, literal_execute=True), escape="\\")
-        scanned = serial(select(first.c.id, first.c.sort_key, first.c.rn, hit.label("hit"))
-                         .where(or_(hit, first.c.rn == WALK_PROBE)).limit(max(need, probe_limit) + 2))
-        hits = [(r.id, r.sort_key) for r in scanned if r.hit]
-        if len(scanned) < max(need, probe_limit) + 2 and not any(r.rn == WALK_PROBE for r in scanned):
-            return finish(hits, plan="walk-all")  # the whole scope was walked
-        if len(hits) > probe_limit and need <= len(hits):
+        wanted = max(need, probe_limit) + 1
+        hits = [(r.id, r.sort_key) for r in serial(select(first.c.id, first.c.sort_key).where(hit)
+                                                   .order_by(first.c.sort_key, first.c.id).limit(wanted))]
+        if len(hits) == wanted:
             return many("walk-probe", [r[0] for r in hits[offset:need]], len(hits))
-        walked_to = scanned[-1].sort_key
+        walked_to = session.scalar(select(Member.sort_key).where(and_(*flt.conditions(text=False)))
+                                   .order_by(Member.sort_key, Member.id).offset(WALK_PROBE - 1).limit(1))
+        if walked_to is None:  # the whole scope was walked
+            return finish(hits, plan="walk-all")
     # One pass through the trigram index, read in two steps (a server-side cursor): PROBE + 1 rows first.
     stmt = (select(Member.id, Member.sort_key, literal_column("members.ctid")).where(and_(*flt.conditions(steer=True)))
             .limit(COUNT_CAP + 1).execution_options(stream_results=True, max_row_buffer=COUNT_CAP + 1))

@@ -308,8 +308,8 @@ def test_every_name_plan_gives_the_same_page(sessions, org, people, monkeypatch,
             result = registry.search(session, printer, "van", per_page=per_page, page=page)
             assert names(result) == expected[(page - 1) * per_page:page * per_page]
             assert result.total <= 2 and (result.capped or result.total == 2)
-            if postgresql and plan != "walk-probe":
-                assert session.info["member_search_plan"].startswith(plan)
+            if postgresql:  # (walk-probe: whatever follows it; walk-all stops early once PROBE matched)
+                assert session.info["member_search_plan"].startswith("walk" if plan.startswith("walk") else plan)
         first = registry.search(session, printer, "van", per_page=1)
         assert first.pages == 2
         assert names(registry.search(session, printer, "van an", per_page=1)) == ["Nguyễn Văn An"]
