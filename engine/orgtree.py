@@ -114,6 +114,10 @@ def move_unit(session: Session, unit: OrgUnit, new_parent: OrgUnit, effective: d
     old = unit.parent.code if unit.parent else None
     _record(session, unit, "moved", old, new_parent.code, effective, actor_id)
     unit.parent_id = new_parent.id
+    session.flush()
+    from engine.members.registry import sync_provinces  # members' province follows the tree (search scope)
+
+    sync_provinces(session, [unit.id])
 
 
 def merge_units(session: Session, source: OrgUnit, target: OrgUnit, effective: date | None = None,

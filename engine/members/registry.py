@@ -12,6 +12,8 @@ Nothing here imports Flask; nothing here commits.
 """
 from __future__ import annotations
 
+from engine.i18n import N_
+
 import bisect
 import json
 import re
@@ -46,10 +48,11 @@ GIN_ROW_US = 4.5    # one more candidate read through the trigram index (bitmap 
 WALK_ROW_US = 0.12  # one entry of ix_members_province_sort walked in Vietnamese order (index-only)
 WALK_BUDGET_US = 35_000  # a walk expected to cost less is taken anyway: its cost is predictable, the other's
 #                         depends on how many candidates the trigram index returns in the wrong word order
-STATUS_LABELS = {"active": "Đang sinh hoạt", "left": "Đã ra khỏi tổ chức công đoàn", "removed": "Đã bị xóa tên"}
-LEAVING_KINDS = {"left": "Ra khỏi tổ chức công đoàn", "removed": "Xóa tên đoàn viên"}
-EVENT_LABELS = {"registered": "Kết nạp / đăng ký đoàn viên", "transferred": "Chuyển sinh hoạt",
-                "updated": "Cập nhật thông tin", **LEAVING_KINDS}
+STATUS_LABELS = {"active": N_("Đang sinh hoạt"), "left": N_("Đã ra khỏi tổ chức công đoàn"),
+                 "removed": N_("Đã bị xóa tên")}
+LEAVING_KINDS = {"left": N_("Ra khỏi tổ chức công đoàn"), "removed": N_("Xóa tên đoàn viên")}
+EVENT_LABELS = {"registered": N_("Kết nạp / đăng ký đoàn viên"), "transferred": N_("Chuyển sinh hoạt"),
+                "updated": N_("Cập nhật thông tin"), **LEAVING_KINDS}
 _SEPARATORS = re.compile(r"[\s.\-]")
 _VPOINT = re.compile(r"^VP(\d{1,%d})$" % SERIAL_DIGITS, re.IGNORECASE)
 _HISTOGRAM_TTL_S = 600.0

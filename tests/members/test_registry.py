@@ -354,10 +354,10 @@ def test_province_kept_on_members(sessions, org, people):
         member.unit_id = org.units["G1"]
         session.flush()
         assert member.province_id == org.units["P1"]
-        # a district moves to the other province: its members follow after sync_provinces
+        # a district moves to the other province: move_unit brings its members along (nothing left to sync)
         orgtree.move_unit(session, session.get(OrgUnit, org.units["D1"]), session.get(OrgUnit, org.units["P2"]))
         session.flush()
-        assert registry.sync_provinces(session, [org.units["D1"]]) == 6
+        assert registry.sync_provinces(session, [org.units["D1"]]) == 0
         assert session.get(Member, people["Lê Văn Bình"]).province_id == org.units["P2"]
         assert registry.sync_provinces(session) == 0
         session.commit()
@@ -365,3 +365,22 @@ def test_province_kept_on_members(sessions, org, people):
         reviewer = org.user(session, "reviewer_p2")
         assert names(registry.search(session, reviewer, "nguyen van")) == ["Nguyễn Văn An"]
         assert names(registry.search(session, reviewer, "le van binh")) == ["Lê Văn Bình"]
+
+
+def test_moving_a_unit_to_another_province_moves_its_members_province(sessions, org):
+    from engine.members.models import Member
+    from engine.membercodes import member_code, vpoint_code
+    from engine.orgtree import move_unit
+    from engine import vntext
+
+    with sessions() as session:
+        member = Member(serial=990001, member_code=member_code(990001), vpoint_code=vpoint_code(990001),
+                        unit_id=org.units["G1"], full_name="Trần Văn Chuyển", name_fold=vntext.fold("Trần Văn Chuyển"),
+                        sort_key=vntext.name_sort_bytes("Trần Văn Chuyển"), id_number="052090990001")
+        session.add(member)
+        session.flush()
+        assert member.province_id == org.units["P1"]
+        move_unit(session, org.unit(session, "D1"), org.unit(session, "P2"))
+        session.commit()
+        session.refresh(member)
+        assert member.province_id == org.units["P2"]
