@@ -20,6 +20,7 @@ from engine import clock
 from engine.accounts import in_scope, scope_unit_ids
 from engine.cards.models import CardBatch, CardItem, CardRequest, FeeEntry
 from engine.cards.render import CardData, render_preview
+from engine.progress import Progress
 from engine.errors import Forbidden, NotFound
 from engine.humantasks import Page, eligible
 from engine.members.models import Member
@@ -92,20 +93,6 @@ class QueuePage:
 
     batches: Page[CardBatch]
     waiting: list[CardRequest] = field(default_factory=list)
-
-
-@dataclass
-class Progress:
-    status: str
-    label: str
-    done: int
-    total: int
-    finished: bool
-
-    def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "label": self.label, "note": self.label, "done": self.done,
-                "total": self.total, "finished": self.finished,
-                "percent": round(100 * self.done / self.total) if self.total else (100 if self.finished else 0)}
 
 
 # ===================================================================================== scope
@@ -276,8 +263,9 @@ def batch_detail(session: Session, user: User, batch_id: int) -> BatchDetail:
 def progress(session: Session, user: User, batch_id: int) -> Progress:
     batch = get_batch(session, user, batch_id)
     session.refresh(batch)
-    return Progress(batch.status, BATCH_STATUS_LABELS.get(batch.status, batch.status), batch.progress_done,
-                    batch.progress_total, batch.status not in ("queued", "rendering"))
+    label = BATCH_STATUS_LABELS.get(batch.status, batch.status)
+    return Progress(batch.status, label, batch.progress_done, batch.progress_total, label,
+                    batch.status not in ("queued", "rendering"))
 
 
 def batch_pdf(session: Session, user: User, batch_id: int, upload_dir: str | Path) -> tuple[str, Path]:

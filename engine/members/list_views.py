@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from engine.accounts import scope_unit_ids
+from engine.progress import Progress
 from engine.errors import NotFound
 from engine.humantasks import Page, eligible
 from engine.members.lists import (annotated_workbook, entries, find_photo, get_list, list_for_instance, problems,
@@ -37,21 +38,6 @@ class ListDetail:
     members: dict[int, Member] = field(default_factory=dict)
     open_task: HumanTask | None = None
     can_act: bool = False
-
-
-@dataclass
-class Progress:
-    status: str
-    label: str
-    done: int
-    total: int
-    note: str
-    finished: bool
-
-    def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "label": self.label, "done": self.done, "total": self.total,
-                "note": self.note, "finished": self.finished,
-                "percent": round(100 * self.done / self.total) if self.total else (100 if self.finished else 0)}
 
 
 def lists_page(session: Session, user: User, status: str | None = None, page: int = 1,
