@@ -41,7 +41,8 @@ def test_member_registration_as_a_new_user(live_server, browser, tmp_path):  # n
     card = page.locator("#process-member_registration")
     if not card.locator("details").get_attribute("open"):
         card.locator("summary").click()
-    card.locator("select[name=unit_id]").select_option(label="102.08.01.001 · Công đoàn cơ sở Trường THPT Quốc Học Quy Nhơn")
+    card.locator("select[name=unit_id]").select_option(
+        label="102.08.01.001 · Công đoàn cơ sở Trường THPT Quốc Học Quy Nhơn")
     card.locator("input[name=title]").fill("Đoàn viên mới tháng 11")
     card.locator("input[name=workbook]").set_input_files(str(tmp_path / "danh_sach.xlsx"))
     card.locator("input[name=photos]").set_input_files(str(tmp_path / "anh_2x3.zip"))

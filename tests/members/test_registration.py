@@ -101,7 +101,8 @@ def test_three_level_tree_errors_fixed_then_partly_approved(sessions, org, rt, f
         review = open_task(session, instance_id, "review")
         rejected = rows[2]["so_dinh_danh"]
         rt.host.complete(session, review.id, org.user(session, "reviewer_d1"), {
-            "decision": "approve_some", "rejections": [{"so_dinh_danh": rejected, "ly_do": "Chưa đủ 6 tháng làm việc"}]})
+            "decision": "approve_some",
+            "rejections": [{"so_dinh_danh": rejected, "ly_do": "Chưa đủ 6 tháng làm việc"}]})
         session.commit()
     with sessions() as session:
         instance = session.get(ProcessInstance, instance_id)

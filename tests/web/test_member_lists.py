@@ -56,7 +56,8 @@ def test_register_fix_review_and_download(app, client, login):
     response = client.post("/processes/member_registration/start", data={
         "unit_id": str(grassroots), "title": "Đợt tháng 3", "photos__files": "1",
         "workbook": (io.BytesIO(make_workbook(bad)), "danh_sach.xlsx"),
-        "photos": [(io.BytesIO(photos_zip(rows[:3])), "anh1.zip"), (io.BytesIO(make_image()), f"{rows[3]['so_dinh_danh']}.jpg"),
+        "photos": [(io.BytesIO(photos_zip(rows[:3])), "anh1.zip"),
+                   (io.BytesIO(make_image()), f"{rows[3]['so_dinh_danh']}.jpg"),
                    (io.BytesIO(make_image()), f"{rows[4]['so_dinh_danh']}.JPG")],
     }, content_type="multipart/form-data")
     assert response.status_code == 302 and "/member-lists/" in response.headers["Location"]
