@@ -5,6 +5,7 @@ string ``upload:<id>/<original name>``. No Flask here: callers pass the folder, 
 """
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import unicodedata
@@ -63,6 +64,24 @@ def store(upload_dir: str | Path, field: str, filename: str, stream: BinaryIO,
         path.unlink(missing_ok=True)
         raise InvalidInput("Tệp rỗng", field_errors={field: "Tệp rỗng"})
     return Upload(upload_id, safe_name(filename), path)
+
+
+GENERATED_MAX_BYTES = 500 * 1024 * 1024  # files the platform writes itself (error workbooks, print batches)
+
+
+def store_bytes(upload_dir: str | Path, name: str, content: bytes, max_bytes: int = GENERATED_MAX_BYTES) -> str:
+    """Store generated content like an upload; returns its reference."""
+    return store(upload_dir, "generated", name, io.BytesIO(content), max_bytes).reference
+
+
+def resolve(upload_dir: str | Path, ref: str, field: str = "file") -> tuple[str, Path]:
+    """(original name, path) of a stored file, or InvalidInput (on ``field``) when the reference is bad or
+    the file is gone."""
+    parsed = parse_reference(ref)
+    path = Path(upload_dir) / parsed[0] if parsed else None
+    if parsed is None or path is None or not path.is_file():
+        raise InvalidInput("Không tìm thấy tệp đã tải lên; hãy tải lên lại", field_errors={field: "Hãy tải lên lại"})
+    return parsed[1], path
 
 
 def parse_reference(value: Any) -> tuple[str, str] | None:

@@ -5,7 +5,6 @@ The BPMN service tasks call these through engine/cards/operations.py; every chan
 """
 from __future__ import annotations
 
-import io
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from engine.cards.letter import Letter, LetterLine, render_letter
 from engine.cards.models import CardBatch, CardItem, CardRequest, FeeEntry
 from engine.cards.render import CardData, render_batch_parallel
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.members.lists import upload_path
 from engine.members.models import Member
 from engine.models import OrgUnit
 from engine.orgtree import get_unit, resolve_role_unit
@@ -30,7 +28,6 @@ from engine.services import ServiceContext
 
 HOLDING = ("requested", "printed", "delivered")  # an item in these states means the member has (or gets) a card
 LETTER_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
-GENERATED_MAX = 500 * 1024 * 1024
 _CODE = re.compile(r"\d{12}")
 
 
@@ -135,17 +132,13 @@ def check_letter(upload_dir: Path, data: dict[str, Any]) -> None:
         ref = data.get("letter_scan")
         if not ref:
             raise InvalidInput("Chưa tải lên công văn đề nghị đã ký", field_errors={"letter_scan": "Bắt buộc"})
-        name, _path = upload_path(upload_dir, ref, "letter_scan")
+        name, _path = uploads.resolve(upload_dir, ref, "letter_scan")
         if not name.lower().endswith(LETTER_SUFFIXES):
             raise InvalidInput("Công văn phải là tệp .pdf, .jpg hoặc .png", field_errors={"letter_scan": name})
     else:
         missing = {k: "Bắt buộc" for k in ("signer_name", "signer_title") if not str(data.get(k) or "").strip()}
         if missing:
             raise InvalidInput("Hãy nhập người ký công văn đề nghị", field_errors=missing)
-
-
-def _store(upload_dir: Path, name: str, content: bytes) -> str:
-    return uploads.store(upload_dir, "generated", name, io.BytesIO(content), GENERATED_MAX).reference
 
 
 def _letter_number(session: Session, unit_id: int, on: date) -> str:
@@ -183,7 +176,8 @@ def create_request(ctx: ServiceContext) -> dict[str, Any]:
                         today, planned.standard, planned.linked, request.signer_name, request.signer_title,
                         [LetterLine(i.member.full_name, i.member.birth_date, i.member.member_code, i.card_type,
                                     i.reason) for i in planned.items])
-        request.letter_ref = _store(ctx.upload_dir, f"dang_ky_in_the_{request.id}.pdf", render_letter(letter))
+        request.letter_ref = uploads.store_bytes(ctx.upload_dir, f"dang_ky_in_the_{request.id}.pdf",
+                                                 render_letter(letter))
     audit.record(session, "card_request_created", ctx.actor_id, instance.id, "card_request", request.id,
                  standard=planned.standard, linked=planned.linked, letter=request.letter_kind)
     return {"request_id": request.id, "standard": planned.standard, "linked": planned.linked,
@@ -203,7 +197,7 @@ def check_review(ctx: ServiceContext, task_data: dict[str, Any], clean: dict[str
     if clean.get("decision") == "forward":
         request = get_request(ctx.session, int(task_data.get("request_id") or 0))
         try:
-            upload_path(ctx.upload_dir, request.letter_ref or "", "decision")
+            uploads.resolve(ctx.upload_dir, request.letter_ref or "", "decision")
         except InvalidInput as exc:
             raise InvalidInput("Không thể chuyển đề nghị khi chưa có công văn đề nghị in thẻ",
                                field_errors={"decision": "Thiếu công văn"}) from exc
@@ -252,7 +246,7 @@ def _photo(upload_dir: Path, ref: str | None) -> bytes | None:
     if not ref:
         return None
     try:
-        return upload_path(upload_dir, ref, "photo")[1].read_bytes()
+        return uploads.resolve(upload_dir, ref, "photo")[1].read_bytes()
     except InvalidInput:
         return None
 
@@ -292,7 +286,7 @@ def render(ctx: ServiceContext, batch_id: int, workers: int = 2) -> dict[str, An
     batch.progress_done = batch.progress_total = result.cards
     batch.render_seconds = round(time.monotonic() - started)
     if result.pdf:
-        batch.pdf_ref = _store(ctx.upload_dir, f"lo_in_the_{batch.id}.pdf", result.pdf)
+        batch.pdf_ref = uploads.store_bytes(ctx.upload_dir, f"lo_in_the_{batch.id}.pdf", result.pdf)
     batch.status = "ready"
     session.execute(update(CardRequest).where(CardRequest.batch_id == batch.id).values(status="ready"))
     audit.record(session, "card_batch_rendered", ctx.actor_id, None, "card_batch", batch.id, cards=result.cards,

@@ -19,10 +19,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, vntext
+from engine import audit, clock, uploads, vntext
 from engine.errors import Conflict, NotFound
 from engine.membercodes import member_code, vpoint_code
-from engine.members.lists import _store, collect_photos
+from engine.members.lists import collect_photos
 from engine.members.models import CodeCounter, Member, MemberEvent, MemberList, MemberListEntry
 from engine.services import ServiceContext
 
@@ -67,7 +67,7 @@ def approve(ctx: ServiceContext, list_id: int, rejections: list[dict[str, Any]] 
                                    .order_by(MemberListEntry.row_no)))
     approved = [row for row in pending if row.id_number not in reasons]
     photos = collect_photos(ctx.upload_dir, member_list) if member_list.photo_refs else {}
-    photo_refs = {row.id_number: _store(ctx.upload_dir, row.data["anh"], photos[row.data["anh"]])
+    photo_refs = {row.id_number: uploads.store_bytes(ctx.upload_dir, row.data["anh"], photos[row.data["anh"]])
                   for row in approved if row.data.get("anh") in photos}
     serials = allocate_serials(session, len(approved))
     members = []
@@ -111,7 +111,7 @@ def approve(ctx: ServiceContext, list_id: int, rejections: list[dict[str, Any]] 
         session.execute(update(MemberListEntry), decisions[start:start + 2000])
     member_list.status, member_list.reviewed_by_id, member_list.decided_at = "approved", ctx.actor_id, now
     member_list.progress_note = "Đã duyệt"
-    member_list.approved_ref = _store(ctx.upload_dir, "danh_sach_da_duyet.xlsx",
+    member_list.approved_ref = uploads.store_bytes(ctx.upload_dir, "danh_sach_da_duyet.xlsx",
                                       approved_workbook(session, member_list))
     audit.record(session, "member_list_approved", ctx.actor_id, member_list.instance_id, "member_list", list_id,
                  approved=len(approved), rejected=len(pending) - len(approved),

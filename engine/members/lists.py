@@ -6,7 +6,6 @@ approved members' photos) are stored there as new uploads and referenced from th
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from datetime import date
@@ -26,19 +25,13 @@ from engine.members.workbook import Problem, Report, check_workbook, error_workb
 from engine.models import User
 from engine.services import ServiceContext
 
-GENERATED_MAX_BYTES = 200 * 1024 * 1024
 CHUNK = 500
 WORKBOOK_FIELD = "workbook"
 TYPICAL_FILLED_COLUMNS = 12
 
 
 def upload_path(upload_dir: Path, ref: str, field: str = WORKBOOK_FIELD) -> tuple[str, Path]:
-    """(original name, path) of an uploaded file, or InvalidInput when the reference is bad or gone."""
-    parsed = uploads.parse_reference(ref)
-    path = Path(upload_dir) / parsed[0] if parsed else None
-    if parsed is None or path is None or not path.is_file():
-        raise InvalidInput("Không tìm thấy tệp đã tải lên; hãy tải lên lại", field_errors={field: "Hãy tải lên lại"})
-    return parsed[1], path
+    return uploads.resolve(upload_dir, ref, field)
 
 
 def check_files(upload_dir: Path, workbook_ref: str | None, photo_refs: list[str] | None) -> None:
@@ -54,10 +47,6 @@ def check_files(upload_dir: Path, workbook_ref: str | None, photo_refs: list[str
     if problem:
         raise InvalidInput(problem, field_errors={WORKBOOK_FIELD: problem})
     photo_files.collect([upload_path(upload_dir, ref, photo_files.FIELD) for ref in photo_refs or []])
-
-
-def _store(upload_dir: Path, name: str, content: bytes) -> str:
-    return uploads.store(upload_dir, "generated", name, io.BytesIO(content), GENERATED_MAX_BYTES).reference
 
 
 def get_list(session: Session, user: User, list_id: int) -> MemberList:
@@ -146,7 +135,7 @@ def validate(ctx: ServiceContext, list_id: int, today: date | None = None) -> di
         _stage(ctx, member_list, report)
         member_list.status, member_list.progress_note = "in_review", "Hợp lệ, đang chờ cấp trên duyệt"
     else:
-        member_list.error_ref = _store(ctx.upload_dir, "danh_sach_loi.xlsx", error_workbook(data, report))
+        member_list.error_ref = uploads.store_bytes(ctx.upload_dir, "danh_sach_loi.xlsx", error_workbook(data, report))
         member_list.status, member_list.progress_note = "invalid", "Có lỗi, cần sửa và gửi lại"
         result["error_file"] = member_list.error_ref
     audit.record(session, "member_list_validated", ctx.actor_id, member_list.instance_id, "member_list",
